@@ -1,0 +1,303 @@
+"""Extractive cited answers (the default, no LLM) and abstention answers.
+
+`compose_extractive` quotes the sentences of the top passages that best answer the question and
+frames each group of quoted sentences with who said them where:
+
+    zh: 戴兵先生（中国）在S/PV.8838中指出：“…”[1]
+    en: China (戴兵先生（中国）, S/PV.8838) said: “…” [1]
+
+Guarantees (tested): every quoted piece stands verbatim in its cited passage's text; every [n]
+refers to `citations[n-1]`; citations hold only cited passages, numbered by first use; sentences
+of one passage share one marker. When the symbol is None the document title is named instead:
+a symbol is never invented.
+
+Sentence score = lexical coverage of the question (jieba tokens, see `lexical_scores`), averaged
+with the caller's `sentence_score` (e.g. embedding similarities) after min-max scaling within the
+candidates, because e5 similarities are compressed into a narrow band and only their order means
+something.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.records import Answer, Passage
+from rag.sentences import split_sentences
+
+LANGS = ("zh", "en")
+MEMBER_STATES = Path(__file__).parent / "data" / "member_states.tsv"
+ORGANS = Path(__file__).parent / "data" / "organs.tsv"
+# A non-best sentence is quoted only when its score reaches this share of the best score: keeps
+# the answer on the point instead of padding it with the rest of the passage.
+RELATIVE_CUT = 0.5
+DOCUMENT_TYPES = ("resolution", "presidential_statement", "letter", "report", "concept_note")
+
+SentenceScore = Callable[[str, Sequence[str]], Sequence[float]]
+
+
+class TokenizerLike(Protocol):
+    def tokenize(self, text: str) -> list[str]: ...
+
+
+@lru_cache(maxsize=1)
+def default_tokenizer() -> TokenizerLike:
+    """The project's jieba tokenizer (UN terms kept whole), built once on first use."""
+    from rag.lexical import Tokenizer
+
+    return Tokenizer()
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+
+
+# --- abstention -------------------------------------------------------------------------------
+
+def weak_evidence_message(lang: str) -> str:
+    _check_lang(lang)
+    if lang == "zh":
+        return "在现有文件中没有找到足以回答这个问题的内容。请换一种说法，或指明文件（如S/PV.8838）或发言者。"
+    return ("The documents held do not contain enough evidence to answer this question. Try rephrasing it, "
+            "or name a document (e.g. S/PV.8838) or a speaker.")
+
+
+def absent_speaker_message(lang: str, speaker: str, where: str, present: Sequence[str]) -> str:
+    """'Brazil did not speak in S/PV.8838; these did: …' (`present`: speaker labels as written)."""
+    _check_lang(lang)
+    who = "、".join(present) if lang == "zh" else "; ".join(present)
+    if lang == "zh":
+        return f"{speaker}没有在{where}中发言。在{where}中发言的有：{who}。" if present else \
+            f"现有文件中没有{speaker}的发言。"
+    return (f"{speaker} did not speak in {where}. Speakers in {where}: {who}." if present
+            else f"The documents held contain no statement by {speaker}.")
+
+
+def absent_document_message(lang: str, reference: str, available: Sequence[str]) -> str:
+    """'S/PV.9999 is not in the corpus; it holds: …' (`available`: symbols or titles)."""
+    _check_lang(lang)
+    if lang == "zh":
+        return f"现有文件中没有{reference}。可查询的文件有：{'、'.join(available)}。"
+    return f"{reference} is not among the documents held. Available: {'; '.join(available)}."
+
+
+def abstain(question: str, lang: str, message: str | None = None,
+            diagnostics: dict[str, Any] | None = None) -> Answer:
+    """answerable False, no citations; `message` (already in the question's language) or the
+    default weak-evidence message."""
+    _check_lang(lang)
+    text = message.strip() if message and message.strip() else weak_evidence_message(lang)
+    return Answer(question=question, answer=text, answerable=False, citations=(),
+                  diagnostics={"mode": "abstain"} | dict(diagnostics or {}))
+
+
+# --- sentences and scores ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: int  # index into the candidate passages
+    start: int  # offsets into the passage text; text == passage text[start:end]
+    end: int
+    text: str
+
+
+def sentences_of(text: str, passage: int = 0) -> list[Sentence]:
+    """The sentences of `text` with their offsets, surrounding whitespace trimmed."""
+    out, pos = [], 0
+    for piece in split_sentences(text):
+        at = text.index(piece, pos)
+        pos = at + len(piece)
+        lead = len(piece) - len(piece.lstrip())
+        s = piece.strip()
+        out.append(Sentence(passage, at + lead, at + lead + len(s), s))
+    return out
+
+
+def content_tokens(tokenizer: TokenizerLike, text: str) -> set[str]:
+    """Tokens that carry content: the tokenizer already drops punctuation and stopwords."""
+    return {t for t in tokenizer.tokenize(text) if t.strip()}
+
+
+def lexical_scores(tokenizer: TokenizerLike, question: str, sentences: Sequence[str]) -> list[float]:
+    """Share of the question's content tokens found in each sentence, each token weighted by its
+    length in characters (capped at 4): 维和人员 says more than 人."""
+    q = content_tokens(tokenizer, question)
+    total = sum(min(len(t), 4) for t in q)
+    if not total:
+        return [0.0] * len(sentences)
+    return [sum(min(len(t), 4) for t in q & content_tokens(tokenizer, s)) / total for s in sentences]
+
+
+def _min_max(values: Sequence[float]) -> list[float]:
+    lo, hi = min(values), max(values)
+    return [0.0 if hi == lo else (v - lo) / (hi - lo) for v in values]
+
+
+def score_sentences(question: str, sentences: Sequence[str], tokenizer: TokenizerLike,
+                    sentence_score: SentenceScore | None = None) -> list[float]:
+    lex = lexical_scores(tokenizer, question, sentences)
+    if sentence_score is None or not sentences:
+        return lex
+    dense = [float(x) for x in sentence_score(question, list(sentences))]
+    if len(dense) != len(sentences):
+        raise ValueError(f"sentence_score returned {len(dense)} scores for {len(sentences)} sentences")
+    return [(a + b) / 2 for a, b in zip(lex, _min_max(dense))]
+
+
+def select(cands: Sequence[Sentence], scores: Sequence[float], max_sentences: int) -> list[Sentence]:
+    """The best sentence of the top passage always; then the best others reaching RELATIVE_CUT of
+    the best score. With no positive score at all, the top passage's first sentences."""
+    top = [i for i, s in enumerate(cands) if s.passage == 0]
+    if not top:
+        return []
+    best = max(scores) if scores else 0.0
+    if best <= 0:
+        return list(cands[i] for i in top[:max_sentences])
+    first = max(top, key=lambda i: (scores[i], -i))
+    chosen = [first]
+    for i in sorted(range(len(cands)), key=lambda i: (-scores[i], i)):
+        if len(chosen) >= max_sentences or scores[i] < RELATIVE_CUT * best:
+            break
+        if i != first and scores[i] > 0:
+            chosen.append(i)
+    return [cands[i] for i in chosen]
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entity:
+    """A member state or a UN body from the project's tables (rag/data)."""
+
+    en: str  # English name: member states' official short name; bodies with "The "
+    zh_names: tuple[str, ...]  # Chinese short name, record form and Chinese aliases
+    names: tuple[str, ...]  # every name, Chinese and English (demonyms excluded)
+    member_state: bool
+
+
+def _read_table(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t"))
+    for n, row in enumerate(rows, 2):
+        if not all((row.get(c) or "").strip() for c in list(row)[:2]):
+            raise ValueError(f"{path}:{n}: the first two columns (Chinese and English name) are required")
+    return rows
+
+
+def _split(cell: str | None) -> list[str]:
+    return [x.strip() for x in (cell or "").split(";") if x.strip()]
+
+
+@lru_cache(maxsize=4)
+def entities(states: Path = MEMBER_STATES, organs: Path = ORGANS) -> tuple[Entity, ...]:
+    """Member states (zh_short, en_short, aliases, zh_record) then bodies (zh, en, aliases).
+    A missing table contributes nothing: frames then keep the Chinese label."""
+    out = []
+    if states.exists():
+        for r in _read_table(states):
+            names = [r["zh_short"].strip(), *_split(r.get("zh_record")), r["en_short"].strip(), *_split(r.get("aliases"))]
+            out.append(Entity(r["en_short"].strip(), tuple(n for n in names if not n.isascii()), tuple(names), True))
+    if organs.exists():
+        for r in _read_table(organs):
+            names = [r["zh"].strip(), r["en"].strip(), *_split(r.get("aliases"))]
+            out.append(Entity("The " + r["en"].strip(), tuple(n for n in names if not n.isascii()), tuple(names), False))
+    return tuple(out)
+
+
+def english_name(zh: str) -> str | None:
+    """English name of a Chinese state or body name (short name, record form or alias)."""
+    return next((e.en for e in entities() if zh in e.zh_names), None)
+
+
+def _where(p: Passage) -> tuple[str, str]:
+    """(zh, en) names of the document: its symbol, else its title; never an invented symbol."""
+    if p.chunk.symbol:
+        return p.chunk.symbol, p.chunk.symbol
+    title = p.title or p.chunk.doc_id
+    return f"《{title}》", f"《{title}》"
+
+
+def speaker_en(p: Passage) -> str | None:
+    """English name of the passage's speaker, or None when none is known."""
+    info, label = p.chunk.speaker_info, p.chunk.speaker
+    if info and (info.capacity == "president" or info.role == "主席"):
+        return english_name("主席")
+    for key in (info.affiliation if info else None, label):
+        if key and english_name(key):
+            return english_name(key)
+    return None
+
+
+def frame(p: Passage, quote: str, marker: int, lang: str) -> str:
+    """One cited group: who said the quoted sentences, where, then the marker."""
+    zh_where, en_where = _where(p)
+    speaker = p.chunk.speaker or (p.chunk.speaker_info.affiliation if p.chunk.speaker_info else None)
+    is_document = p.chunk.doc_type in DOCUMENT_TYPES
+    if lang == "zh":
+        verb = "写道" if is_document else "指出"
+        lead = f"{speaker}在{zh_where}中{verb}" if speaker else f"{zh_where}中写道"
+        return f"{lead}：{quote}[{marker}]"
+    verb = "states" if is_document else "said"
+    if not speaker:
+        return f"The document {en_where} {verb}: {quote} [{marker}]"
+    en = speaker_en(p)
+    who = f"{en} ({speaker}, {en_where})" if en and en != speaker else f"{speaker} ({en_where})"
+    return f"{who} {verb}: {quote} [{marker}]"
+
+
+def quote_group(text: str, group: Sequence[Sentence]) -> tuple[str, list[str]]:
+    """Quote the sentences in reading order; adjacent ones as one exact span of the source,
+    separated ones as separate quotations joined by an ellipsis. Returns (quote, quoted pieces)."""
+    spans: list[list[int]] = []
+    for s in sorted(group, key=lambda s: s.start):
+        if spans and not text[spans[-1][1]:s.start].strip():
+            spans[-1][1] = s.end
+        else:
+            spans.append([s.start, s.end])
+    pieces = [text[a:b] for a, b in spans]
+    return "……".join(f"“{q}”" for q in pieces), pieces
+
+
+# --- the composer -----------------------------------------------------------------------------
+
+def compose_extractive(question: str, lang: str, passages: Sequence[Passage], *, max_passages: int = 3,
+                       max_sentences: int = 4, sentence_score: SentenceScore | None = None,
+                       tokenizer: TokenizerLike | None = None) -> Answer:
+    """A cited answer quoting the best sentences of the first `max_passages` passages (in the
+    given, ranked order). No passages -> an abstention."""
+    _check_lang(lang)
+    if max_passages < 1 or max_sentences < 1:
+        raise ValueError("max_passages and max_sentences must be >= 1")
+    top = list(passages[:max_passages])
+    if not top:
+        return abstain(question, lang, None, {"reason": "no passages"})
+    tok = tokenizer or default_tokenizer()
+    cands = [s for i, p in enumerate(top) for s in sentences_of(p.chunk.text, i)]
+    scores = score_sentences(question, [s.text for s in cands], tok, sentence_score)
+    chosen = select(cands, scores, max_sentences)
+    if not chosen:  # the top passage has no text at all
+        return abstain(question, lang, None, {"reason": "top passage has no sentences"})
+    score_of = {(s.passage, s.start): sc for s, sc in zip(cands, scores)}
+    order = sorted({s.passage for s in chosen})  # groups in passage rank order
+    parts, citations, quoted = [], [], []
+    for n, pi in enumerate(order, 1):
+        group = [s for s in chosen if s.passage == pi]
+        quote, pieces = quote_group(top[pi].chunk.text, group)
+        parts.append(frame(top[pi], quote, n, lang))
+        citations.append(top[pi])
+        quoted += [{"citation": n, "text": q} for q in pieces]
+    diagnostics = {
+        "mode": "extractive",
+        "sentence_scoring": "lexical+dense" if sentence_score else "lexical",
+        "weak_sentence_match": max(scores) <= 0,
+        "quotes": quoted,
+        "sentence_scores": [{"citation": order.index(s.passage) + 1, "text": s.text,
+                             "score": round(score_of[(s.passage, s.start)], 4)} for s in chosen],
+    }
+    return Answer(question=question, answer="\n".join(parts), answerable=True,
+                  citations=tuple(citations), diagnostics=diagnostics)

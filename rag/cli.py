@@ -1,0 +1,196 @@
+"""`rag`: a thin click face over the library. Library errors become CLI errors in one place."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = Path(os.environ.get("RAG_CORPUS_DIR", REPO / "corpus"))
+
+
+def friendly_errors(fn):
+    """Map the library's errors to a one-line CLI error (exit 1), never a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from rag.corpus import CorpusError
+        from rag.index import IndexLoadError
+        try:
+            return fn(*args, **kwargs)
+        except (CorpusError, IndexLoadError, ValueError, FileNotFoundError) as e:
+            raise click.ClickException(str(e)) from e
+    return wrapper
+
+
+def _print_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group()
+def main() -> None:
+    """Cited question answering over Chinese UN documents."""
+
+
+@main.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@click.option("--doc", "doc_id", help="Only this document (id or symbol).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk per line.")
+@friendly_errors
+def chunks(corpus_dir: Path, doc_id: str | None, as_json: bool) -> None:
+    """The chunks of the corpus, with speakers and source offsets."""
+    from rag.chunks import chunk_corpus
+    docs, all_chunks = chunk_corpus(corpus_dir)
+    if doc_id and not any(doc_id in (d.id, d.symbol) for d in docs):
+        raise click.ClickException(f"no document {doc_id!r}; known: {', '.join(d.id for d in docs)}")
+    for c in all_chunks:
+        if doc_id and doc_id not in (c.doc_id, c.symbol):
+            continue
+        if as_json:
+            click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+        else:
+            who = (c.speaker or "-")[:24]
+            click.echo(f"{(c.symbol or c.doc_id)[:22]:22}  {c.paragraph:>6}  {who:24}  "
+                       f"{c.text[:40]}")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Convert again even if the folder is current.")
+@friendly_errors
+def model(force: bool) -> None:
+    """Rebuild the bundled multilingual-e5-small into a sentence-transformers folder."""
+    from rag.embed import prepare_model
+    click.echo(str(prepare_model(force=force)))
+
+
+@main.command("index")
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@click.option("--name", default="default", show_default=True)
+@click.option("--model", "model_spec", default=None, help="Model path or name (default: RAG_MODEL or the bundled one).")
+@click.option("--factory", default=None, help="FAISS index factory string (default Flat; e.g. HNSW32).")
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+@friendly_errors
+def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str | None, force: bool) -> None:
+    """Build index/<name> from the corpus (skipped when nothing changed)."""
+    from rag import index as index_mod
+    from rag.embed import Embedder, resolve_model
+    from rag.pipeline import index_dir
+    encoder = Embedder(resolve_model(model_spec))
+    path, built = index_mod.build(corpus_dir, index_dir(name), encoder, progress=True, force=force,
+                                  factory=factory or index_mod.DEFAULT_FACTORY)
+    config = index_mod.read_config(path)
+    click.echo(json.dumps({"index": str(path), "built": built, "chunks": config["n_chunks"],
+                           "model": config["model_id"]}, ensure_ascii=False))
+
+
+def _pipeline(name: str, model_spec: str | None):
+    from rag.pipeline import Pipeline, index_dir
+    return Pipeline.load(index_dir(name), model_spec)
+
+
+def _filters(doc: tuple[str, ...], speaker: tuple[str, ...], doc_type: tuple[str, ...]):
+    from rag.records import Filters
+    return Filters(doc_ids=doc, speakers=speaker, doc_types=doc_type)
+
+
+filter_options = [
+    click.option("--doc", multiple=True, help="Restrict to a document id or symbol (repeatable)."),
+    click.option("--speaker", multiple=True, help="Restrict to a speaker (repeatable)."),
+    click.option("--type", "doc_type", multiple=True, help="Restrict to a document type."),
+    click.option("--index", "name", default="default", show_default=True),
+    click.option("--model", "model_spec", default=None),
+]
+
+
+def with_filters(fn):
+    for opt in reversed(filter_options):
+        fn = opt(fn)
+    return fn
+
+
+@main.command()
+@click.argument("query")
+@click.option("-k", "top_k", default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_filters
+@friendly_errors
+def search(query, top_k, as_json, doc, speaker, doc_type, name, model_spec) -> None:
+    """Ranked passages for QUERY."""
+    result = _pipeline(name, model_spec).search(query, top_k, _filters(doc, speaker, doc_type))
+    if as_json:
+        return _print_json(result.to_dict())
+    for p in result.passages:
+        c = p.chunk
+        click.echo(f"[{p.rank}] {c.symbol or c.doc_id}  {c.paragraph}  {c.speaker or '-'}  "
+                   f"({p.score:.4f})\n    {c.text[:160]}")
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", "top_k", default=5, show_default=True)
+@click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive")
+@click.option("--json", "as_json", is_flag=True)
+@with_filters
+@friendly_errors
+def ask(question, top_k, mode, as_json, doc, speaker, doc_type, name, model_spec) -> None:
+    """A short answer to QUESTION, every sentence cited."""
+    answer = _pipeline(name, model_spec).ask(question, top_k, _filters(doc, speaker, doc_type), mode)
+    if as_json:
+        return _print_json(answer.to_dict())
+    click.echo(answer.answer)
+    for i, p in enumerate(answer.citations, 1):
+        c = p.chunk
+        click.echo(f"[{i}] {c.symbol or p.title}, {c.speaker or '-'}, {c.paragraph} "
+                   f"(chars {c.start}-{c.end})")
+
+
+@main.command("eval")
+@click.option("--qa", "qa_files", multiple=True, type=click.Path(path_type=Path),
+              help="QA file(s) (default: eval/dev.jsonl and eval/extra.jsonl).")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full report here.")
+@click.option("--no-baselines", is_flag=True, help="Only evaluate our system.")
+@click.option("--index", "name", default="default", show_default=True)
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@friendly_errors
+def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
+    """Hit@1/5, MRR, speaker accuracy, grounding, abstention, latency; with the baselines."""
+    from rag.evaluate import format_table, run_eval
+    from rag.systems import evaluation_systems
+    qa = list(qa_files) or [REPO / "eval" / "dev.jsonl", REPO / "eval" / "extra.jsonl"]
+    systems = evaluation_systems(_pipeline(name, None), corpus_dir, baselines=not no_baselines)
+    reports = run_eval(systems, qa, corpus_dir)
+    click.echo(format_table(reports))
+    if json_out:
+        json_out.write_text(json.dumps({k: r.to_dict() for k, r in reports.items()},
+                                       ensure_ascii=False, indent=2), "utf-8")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--index", "name", default="default", show_default=True)
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@click.option("--model", "model_spec", default=None)
+@friendly_errors
+def serve(host, port, name, corpus_dir, model_spec) -> None:
+    """Serve the HTTP API and the page (builds the index first when missing or stale)."""
+    from rag.pipeline import build_and_load, index_dir
+    from service.app import serve as run_server
+
+    def load():
+        click.echo(f"loading index {name} (building it if missing or stale)...", err=True)
+        pipeline, built = build_and_load(corpus_dir, index_dir(name), model_spec, progress=True)
+        click.echo(f"index {name}: {len(pipeline.chunks)} chunks ({'built' if built else 'current'})",
+                   err=True)
+        return pipeline
+
+    run_server(load, host=host, port=port, api_key=os.environ.get("RAG_API_KEY") or None,
+               index_name=name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Hybrid fusion: one pure function over ranked lists of item ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+MODES = ("rrf", "sum")
+
+
+def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
+         weights: Mapping[str, float] | None = None, k: int = 60) -> list[tuple[int, float]]:
+    """Fuse ranked lists (best first) of item ids into one ranking, best first.
+
+    mode "rrf": reciprocal rank fusion, score(d) = sum_r weight_r / (k + rank_r(d)), rank from 1.
+    mode "sum": score(d) = sum_r weight_r * (1 - (rank_r(d) - 1) / len(list_r)), a linear rank score.
+    A list missing from `weights` has weight 1.0; an item absent from a list gets nothing from it.
+    Ties are broken by item id so the result is deterministic.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
+    weights = weights or {}
+    scores: dict[int, float] = {}
+    for name, ranked in rankings.items():
+        w = float(weights.get(name, 1.0))
+        n = len(ranked)
+        for rank, item in enumerate(ranked, 1):
+            part = w / (k + rank) if mode == "rrf" else w * (1 - (rank - 1) / n)
+            scores[item] = scores.get(item, 0.0) + part
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -1,0 +1,106 @@
+"""Every error the service answers, in one shape: `{"error": {"type": ..., "message": ...}}`.
+
+Validation errors (422) name the field; library input errors (ValueError) answer 400; anything
+unexpected answers 500 with a generic message while the traceback goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("service")
+
+MAX_QUESTION_CHARS = 2000
+
+_HTTP_TYPES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large", 503: "not_ready"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, type_: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.type = type_
+        self.message = message
+        self.headers = headers
+
+
+def error_body(type_: str, message: str) -> dict[str, Any]:
+    return {"error": {"type": type_, "message": message}}
+
+
+def error_response(status: int, type_: str, message: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(type_, message), status_code=status, headers=headers)
+
+
+def check_question(text: str, field: str) -> str:
+    """The question (or query) stripped; 400 when it is empty or longer than the limit."""
+    stripped = text.strip()
+    if not stripped:
+        raise ApiError(400, "invalid_request", f"{field} is empty")
+    if len(stripped) > MAX_QUESTION_CHARS:
+        raise ApiError(400, "invalid_request",
+                       f"{field} has {len(stripped)} characters; the limit is {MAX_QUESTION_CHARS}")
+    return stripped
+
+
+@contextmanager
+def library_errors() -> Iterator[None]:
+    """The library signals bad input (unknown mode, bad filter value, ...) with ValueError: 400."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc) or type(exc).__name__) from exc
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    return ".".join(parts) if parts else "request"
+
+
+def validation_message(exc: RequestValidationError, request: Request) -> str:
+    messages = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        msg = err.get("msg", "invalid value")
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "json_invalid" and ctx.get("error"):
+            msg = f"{msg}: {ctx['error']}"
+        messages.append(f"{_field(loc)}: {msg}")
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type and any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors()):
+        messages.append("send the body as JSON with the header 'Content-Type: application/json'")
+    return "; ".join(messages) or "invalid request"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the one shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.type, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "validation_error", validation_message(exc, request))
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        type_ = _HTTP_TYPES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, type_, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # the server (uvicorn) logs the traceback; the client never sees it
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return error_response(500, "internal_error",
+                              f"internal error ({type(exc).__name__}); the details are in the server log")
