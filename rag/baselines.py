@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.corpus import load_manifest, read_source
 from rag.protocols import Encoder
 from rag.records import Chunk, Document, Filters, Passage, SearchResult, chunk_id
 
@@ -54,10 +55,9 @@ class NaiveBaseline:
             return
         import faiss  # heavy; only when the baseline is used
 
-        documents = read_documents(self.corpus_dir)
+        documents = load_manifest(self.corpus_dir)
         chunks = [c for d in documents for c in split_document(
-            d, (self.corpus_dir / d.file).read_text(encoding="utf-8"),
-            self.chunk_size, self.chunk_overlap)]
+            d, read_source(self.corpus_dir, d), self.chunk_size, self.chunk_overlap)]
         vectors = np.ascontiguousarray(
             self.encoder.encode_passages([c.text for c in chunks]), dtype=np.float32)
         if vectors.shape != (len(chunks), self.encoder.dimension):
@@ -78,7 +78,7 @@ def split_document(doc: Document, text: str, chunk_size: int = CHUNK_SIZE,
     splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                                               add_start_index=True)
     chunks = []
-    for piece in splitter.create_documents([text]):
+    for n, piece in enumerate(splitter.create_documents([text]), 1):
         start = piece.metadata["start_index"]
         end = start + len(piece.page_content)
         if start < 0 or text[start:end] != piece.page_content:
@@ -86,22 +86,7 @@ def split_document(doc: Document, text: str, chunk_size: int = CHUNK_SIZE,
                              f"its chunk {piece.page_content[:30]!r}")
         chunks.append(Chunk(id=chunk_id(doc.id, start, end, piece.page_content), doc_id=doc.id,
                             symbol=doc.symbol, doc_type=doc.type, speaker=None, speaker_info=None,
-                            turn=None, paragraph="", start=start, end=end,
+                            turn=None, paragraph=f"chunk {n}", start=start, end=end,
                             text=piece.page_content))
     return chunks
 
-
-def read_documents(corpus_dir: str | Path) -> list[Document]:
-    """The manifest's documents (minimal reader until rag.corpus provides one)."""
-    import json
-
-    path = Path(corpus_dir) / "manifest.json"
-    fields = set(Document.__dataclass_fields__)
-    docs = []
-    for i, entry in enumerate(json.loads(path.read_text(encoding="utf-8"))["documents"]):
-        try:
-            docs.append(Document(**({"author": None} | {k: v for k, v in entry.items()
-                                                         if k in fields})))
-        except TypeError as e:
-            raise ValueError(f"{path}: documents[{i}]: {e}") from None
-    return docs

@@ -2,7 +2,8 @@
 merged into the next paragraph of the same turn. A chunk never crosses a turn or a document.
 
 Paragraph labels: the document's own number ("13"; a sub-item "(a)" under 3 is "3(a)"), else
-"p<N>" with N the 1-based position of the paragraph in the document; merged paragraphs "p4-p6".
+"p<N>" with N the 1-based position of the paragraph in the document; merged paragraphs "p4-p6"
+(short headings merged into a numbered paragraph take its number).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class _Unit:
 
     @property
     def label(self) -> str:
+        numbered = [lab for p, lab in zip(self.paragraphs, self.labels) if p.number]
+        if numbered:  # short headings merged into a numbered paragraph: the paragraph's own number
+            return numbered[0]
         return self.labels[0] if len(self.labels) == 1 else f"{self.labels[0]}-{self.labels[-1]}"
 
 
@@ -49,12 +53,13 @@ def _labels(paragraphs: list[Paragraph]) -> dict[int, str]:
 
 
 def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int) -> list[_Unit]:
-    """Group a turn's paragraphs: short unnumbered paragraphs join the next unnumbered one."""
+    """Group a turn's paragraphs: short unnumbered paragraphs (headings, one-line remarks) join the
+    next paragraph; a numbered paragraph is never merged into another one."""
     groups: list[list[Paragraph]] = []
     pending: list[Paragraph] = []
     for para in paragraphs:
         size = sum(len(p.text) + 1 for p in pending) + len(para.text)
-        if pending and (para.number or size > max_chars):
+        if pending and size > max_chars:
             groups.append(pending)
             pending = []
         pending.append(para)
@@ -116,6 +121,8 @@ def chunk_document(doc: Document, text: str, max_chars: int = 500) -> list[Chunk
         return [c for u in _units(paragraphs, labels, max_chars)
                 for c in _make(doc, text, u, speaker, info, None, max_chars)]
     turns, outside = split_record(paragraphs, text)
+    if not turns:
+        raise ValueError("meeting record without any speaker header")
     labels = _labels([p for t in turns for p in t.paragraphs] + outside)
     chunks: list[Chunk] = []
     for block in _outside_blocks(outside, turns):

@@ -149,6 +149,22 @@ def weights_sha256(folder: Path) -> str:
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
+def pooled_dimension(folder: Path) -> int | None:
+    """A Transformer -> Pooling [-> Normalize] folder's output size from its pooling config, else None."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(pooling.get("pooling_mode"), str):  # a single mode keeps the token dimension
+        return None
+    dim = pooling.get("embedding_dimension")
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
 def available_cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -203,6 +219,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        """The vector size; read from a local folder's pooling config when that suffices (no loading)."""
+        if self._model is None and (dim := pooled_dimension(Path(self.model_id))):
+            return dim
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()

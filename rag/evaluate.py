@@ -23,7 +23,8 @@ Definitions (k = the number of passages asked of `search`, 5 by default):
   "wrongly abstained": answerable questions answered with answerable False (count over all
   answerable). "citation hit": answerable questions answered as answerable whose citations
   contain a hit; "citation speaker accuracy" like speaker accuracy, over citations.
-- With several QA files, hit@1, hit@k and abstention accuracy are also given per file: "[dev]".
+- With several QA files, hit@1 and hit@k (both variants) and abstention accuracy are also given
+  per file, e.g. "hit@1 [dev]".
 - latency: wall-clock ms per call; p50/p95 by the nearest-rank method (the ceil(p/100*n)-th
   smallest value). run_eval makes one untimed warm-up call per system first (lazy loading).
 A metric without its population (no ask, no matching passage) is None, shown as "n/a".
@@ -42,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.baselines import read_documents
+from rag.corpus import load_manifest, read_source
 from rag.records import Passage, SearchResult
 
 LANGS = ("zh", "en")
@@ -319,8 +320,10 @@ def _metrics(rows, k, has_ask, shown, cited, spk, cite_spk, sources, symbols) ->
     sets = sorted({r.qa_set for r in rows})
     for name in sets if len(sets) > 1 else ():
         part = [r for r in ans if r.qa_set == name]
-        m[f"hit@1 [{name}]"] = Ratio(sum(r.hit_rank == 1 for r in part), len(part))
-        m[f"hit@{k} [{name}]"] = Ratio(sum(r.hit_rank is not None for r in part), len(part))
+        for suffix, attr in (("", "hit_rank"), (" doc+quote", "doc_quote_rank")):
+            ranks = [getattr(r, attr) for r in part]
+            m[f"hit@1{suffix} [{name}]"] = Ratio(sum(x == 1 for x in ranks), len(part))
+            m[f"hit@{k}{suffix} [{name}]"] = Ratio(sum(x is not None for x in ranks), len(part))
     m["grounding"] = Ratio(sum(grounded(p, sources) for p in shown), len(shown))
     m["symbol accuracy"] = (Ratio(sum(_symbol_ok(p, symbols) for p in shown + cited),
                                   len(shown) + len(cited)) if symbols is not None else None)
@@ -351,8 +354,8 @@ def _symbol_ok(passage: Passage, symbols: Mapping[str, str | None]) -> bool:
 
 def load_sources(corpus_dir: str | Path) -> tuple[dict[str, str], dict[str, str | None]]:
     """doc_id -> source text (the file as read, offsets index into it) and doc_id -> symbol."""
-    docs = read_documents(corpus_dir)
-    sources = {d.id: (Path(corpus_dir) / d.file).read_text(encoding="utf-8") for d in docs}
+    docs = load_manifest(Path(corpus_dir))
+    sources = {d.id: read_source(Path(corpus_dir), d) for d in docs}
     return sources, {d.id: d.symbol for d in docs}
 
 

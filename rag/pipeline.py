@@ -106,10 +106,11 @@ class Pipeline:
             msg = absent_document_message(intent.lang, "、".join(intent.unknown_symbols), held)
             return abstain(question, intent.lang, msg, {"intent": intent.to_dict(),
                                                         "reason": "unknown document"})
-        if intent.missing_speakers and not intent.speakers_present:
+        if intent.missing_speakers and not intent.speaker_names:
             where = self._where(intent)
             present = self._speakers_in(where)
-            missing = "、".join(intent.missing_speakers_display(intent.lang))
+            missing = ("、" if intent.lang == "zh" else ", ").join(
+                s.canonical if intent.lang == "zh" else s.en for s in intent.speakers if not s.present)
             msg = absent_speaker_message(intent.lang, missing, where, present)
             return abstain(question, intent.lang, msg, {"intent": intent.to_dict(),
                                                         "reason": "absent speaker"})

@@ -1,131 +1,29 @@
 """Query understanding: which documents, document kinds and speakers a question names.
 
 Pure functions over the question text, the manifest Documents and the speakers of the corpus.
-Entity names come from data tables (rag/data/member_states.tsv, rag/data/organs.tsv), never from
-literals in code. See `parse_query` for the rules.
+Entity names come from data tables through rag.entities, never from literals in code. See
+`parse_query` for the rules.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from rag.lexical import DATA, has_cjk
+from rag.entities import (Entity, Gazetteer, entity_matchers, label_parts, load_entities, person_names,
+                          mentioned_entities, speaker_matches)
+from rag.lexical import has_cjk
 from rag.records import Document, Filters, SpeakerInfo
 
-STATES_FILE = DATA / "member_states.tsv"
-ORGANS_FILE = DATA / "organs.tsv"
+__all__ = ["Entity", "Gazetteer", "QueryIntent", "SpeakerRef", "find_doc_types", "find_refs",
+           "load_entities", "parse_query", "speaker_matches"]
 
 
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
-
-
-# ---------------------------------------------------------------- entity tables
-
-@dataclass(frozen=True)
-class Entity:
-    canonical: str  # the name the Chinese records use: 中国, 美利坚合众国, 联合王国, 秘书长
-    zh_short: str
-    en: str
-    kind: str  # state | observer | organ | role | office | organization | person
-    aliases: tuple[str, ...] = ()
-    demonyms: tuple[str, ...] = ()  # English adjectives; count only before a delegation noun
-
-    def names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.canonical, self.zh_short, self.en, *self.aliases)))
-
-
-def _split(cell: str) -> tuple[str, ...]:
-    return tuple(a.strip() for a in cell.split(";") if a.strip())
-
-
-def _rows(path: Path, columns: int) -> Iterable[tuple[int, list[str]]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for n, line in enumerate(lines[1:], 2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = line.split("\t")
-        if len(cells) != columns or not cells[0].strip() or not cells[1].strip():
-            raise ValueError(f"{path}:{n}: expected {columns} tab-separated cells with a Chinese and "
-                             f"an English name, got {len(cells)}: {line!r}")
-        yield n, [c.strip() for c in cells]
-
-
-@functools.lru_cache(maxsize=4)
-def load_entities(states: Path = STATES_FILE, organs: Path = ORGANS_FILE) -> Gazetteer:
-    """Member and observer states (zh_short, en_short, aliases, zh_record, demonyms) and UN
-    organs/offices/roles (zh, en, aliases, kind). Cached: the tables are immutable data."""
-    out = []
-    observers = {"Holy See", "State of Palestine"}
-    for _, (zh, en, aliases, record, demonyms) in _rows(states, 5):
-        kind = "observer" if en in observers else "state"
-        out.append(Entity(record or zh, zh, en, kind, _split(aliases), _split(demonyms)))
-    for _, (zh, en, aliases, kind) in _rows(organs, 4):
-        out.append(Entity(zh, zh, en, kind, _split(aliases)))
-    return Gazetteer(out)
-
-
-class Gazetteer:
-    """The entities and, for any of their names, every other name of the same entity."""
-
-    def __init__(self, entities: Iterable[Entity]) -> None:
-        self.entities = tuple(entities)
-        self._index: dict[str, frozenset[str]] = {}
-        for ent in self.entities:
-            names = frozenset(_nfkc(n).casefold() for n in ent.names())
-            for n in names:
-                self._index[n] = self._index.get(n, frozenset()) | names
-
-    def __iter__(self):
-        return iter(self.entities)
-
-    def __len__(self) -> int:
-        return len(self.entities)
-
-    def aliases(self, name: str) -> frozenset[str]:
-        """Casefolded names equivalent to `name` (itself included)."""
-        key = _nfkc(name).strip().casefold()
-        return self._index.get(key, frozenset()) | {key}
-
-
-# ---------------------------------------------------------------- speakers
-
-# Text spans that contain an entity name but name no speaker. Longest match wins, so these
-# shadow the shorter names inside them (中国 in 发展中国家, 印度 in 印度洋, 主席 in 主席声明).
-NOT_SPEAKERS_ZH = ("联合国", "发展中国家", "中国家", "印度洋", "主席声明", "北美", "南美", "欧美", "拉美",
-                   "中美洲", "马里稳定团", "中非稳定团", "联刚稳定团", "联海稳定团", "南苏丹特派团")
-NOT_SPEAKERS_RE = (
-    # the Council as the setting, not the speaker: 安理会会议, 安理会第8838次会议, Council meeting
-    # (a routed symbol such as 第8838次会议 is blanked to "#" before names are looked up)
-    re.compile(r"(?:安理会|安全理事会)\s*(?:第\s*\d+\s*次|#+)?\s*(?:会议|辩论|公开辩论|高级别公开辩论)?"
-               r"(?<=[议论#])"),
-    re.compile(r"\b(?:the\s+)?(?:Security\s+)?Council(?:'s)?\s+(?:meeting|debate|open debate)s?\b", re.I),
-    re.compile(r"\bstatement\s+by\s+the\s+President(?:\s+of\s+the\s+(?:Security\s+)?Council)?\b", re.I),
-    re.compile(r"\bPresidential\s+statement\b", re.I),
-    re.compile(r"\bUnited\s+Nations\b", re.I),
-    re.compile(r"\bin\s+(?:Chinese|English|French|Russian|Spanish|Arabic)\b", re.I),
-)
-# A name right after these cues is an addressee or the setting (决议请秘书长…, 给秘书长的信,
-# 在安理会…, requests the Secretary-General, addressed to the President), not a speaker.
-ADDRESSEE_ZH = re.compile(r"(?:请|要求|呼吁|敦促|促请|吁请|鼓励|邀请|责成|授权|给|致|向)\s*$")
-ADDRESSEE_EN = re.compile(
-    r"\b(?:requests?|requested|asks?|asked|calls?\s+(?:up)?on|called\s+(?:up)?on|urges?|urged|"
-    r"encourages?|encouraged|invites?|invited|directs?|directed|addressed\s+to|submitted\s+to|"
-    r"sent\s+to|letter\s+to|reports?\s+to|reported\s+to)\s+(?:the\s+)?$", re.I)
-# A name after these is the setting (在安理会…, in the Council) unless its speech follows
-# (在秘书长的发言中, in China's statement).
-SETTING_ZH = re.compile(r"(?<![现正存实所])在\s*$")
-SETTING_EN = re.compile(r"\b(?:in|at|before)\s+(?:the\s+)?$", re.I)
-SPEECH_AFTER = re.compile(r"^\s*(?:的\s*)?(?:发言|讲话|通报|致辞|声明|意见|立场|观点)|^(?:'|’)s?\s+(?:statement|"
-                          r"remarks|briefing|speech|intervention|view|position|words)", re.I)
-DELEGATION_NOUNS = (r"delegations?|delegates?|representatives?|ambassadors?|government|side|"
-                    r"minister|foreign\s+minister|envoy|statement|position|view|proposals?")
 
 
 @dataclass(frozen=True)
@@ -138,95 +36,6 @@ class SpeakerRef:
     surface: str  # the words of the question
     present: bool  # does any speaker of the corpus match it?
     matches: tuple[str, ...] = ()  # the corpus speakers (labels/affiliations) that match
-
-
-@dataclass(frozen=True)
-class _Span:
-    start: int
-    end: int
-    entity: Entity | None  # None: a blocker (names no speaker)
-
-
-def _spans(text: str, entities: Sequence[Entity]) -> list[_Span]:
-    """Every candidate name span of the text (Chinese by substring, English on word boundaries)."""
-    found: list[_Span] = []
-    for ent in entities:
-        for name in ent.names():
-            found.extend(_find(text, name, ent))
-        for dem in ent.demonyms:
-            pat = rf"(?<![A-Za-z]){re.escape(dem)}\s+(?:{DELEGATION_NOUNS})\b"
-            found.extend(_Span(m.start(), m.end(), ent) for m in re.finditer(pat, text, re.I))
-    for word in NOT_SPEAKERS_ZH:
-        found.extend(_find(text, word, None))
-    for pat in NOT_SPEAKERS_RE:
-        found.extend(_Span(m.start(), m.end(), None) for m in pat.finditer(text))
-    return found
-
-
-def _find(text: str, name: str, ent: Entity | None) -> list[_Span]:
-    name = _nfkc(name)
-    if has_cjk(name):
-        return [_Span(m.start(), m.end(), ent) for m in re.finditer(re.escape(name), text)]
-    acronym = name.replace(".", "").isupper() and len(name) <= 5
-    pat = rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])"
-    return [_Span(m.start(), m.end(), ent) for m in re.finditer(pat, text, 0 if acronym else re.I)]
-
-
-def _longest(spans: list[_Span]) -> list[_Span]:
-    """Non-overlapping spans, longest first; at equal length a blocker wins over a name."""
-    chosen: list[_Span] = []
-    for s in sorted(spans, key=lambda s: (-(s.end - s.start), s.entity is not None, s.start)):
-        if all(s.end <= c.start or s.start >= c.end for c in chosen):
-            chosen.append(s)
-    return sorted(chosen, key=lambda s: s.start)
-
-
-def _is_addressee(text: str, span: _Span) -> bool:
-    before = text[max(0, span.start - 30):span.start]
-    if re.search(r"according\s+to\s+(?:the\s+)?$", before, re.I):
-        return False
-    if ADDRESSEE_ZH.search(before) or ADDRESSEE_EN.search(before):
-        return True
-    if SETTING_ZH.search(before) or SETTING_EN.search(before):
-        return not SPEECH_AFTER.search(text[span.end:span.end + 20])
-    return False
-
-
-def mentioned_entities(question: str, entities: Sequence[Entity]) -> tuple[list[tuple[Entity, str]], list[Entity]]:
-    """(speakers as (entity, surface), addressees) named in the question, in order of mention."""
-    text = _nfkc(question)
-    speakers: list[tuple[Entity, str]] = []
-    others: list[Entity] = []
-    for span in _longest(_spans(text, entities)):
-        if span.entity is None:
-            continue
-        if _is_addressee(text, span):
-            others.append(span.entity)
-        elif span.entity.canonical not in {e.canonical for e, _ in speakers}:
-            speakers.append((span.entity, text[span.start:span.end]))
-    return speakers, others
-
-
-def _label_parts(label: str) -> list[str]:
-    """'戴兵先生（中国）' -> ['戴兵', '中国']; '印度 (主席以本国身份发言)' -> ['印度']; '主席(以英语发言)' -> ['主席']."""
-    label = _nfkc(label)
-    parts = [p for p in re.findall(r"\(([^()]*)\)", label) if "发言" not in p]
-    head = re.sub(r"\([^()]*\)", "", label).strip()
-    head = re.sub(r"(?:先生|女士|阁下|夫人|博士)$", "", head).strip()
-    return [p.strip() for p in [head, *parts] if p.strip()]
-
-
-def _speaker_names(speaker: SpeakerInfo | str) -> list[str]:
-    if isinstance(speaker, SpeakerInfo):
-        return [_nfkc(s).strip() for s in (speaker.affiliation, speaker.name, speaker.role) if s]
-    return _label_parts(speaker)
-
-
-def speaker_matches(speaker: SpeakerInfo | str, canonical: str, gazetteer: Gazetteer | None = None) -> bool:
-    """Does this corpus speaker (a SpeakerInfo or a label such as '戴兵先生（中国）') match the
-    name? Names compare through the entity tables both ways (英国 ~ 联合王国 ~ UK ~ 大不列颠及北爱尔兰联合王国)."""
-    wanted = (gazetteer or load_entities()).aliases(canonical)
-    return any(name.casefold() in wanted for name in _speaker_names(speaker))
 
 
 # ---------------------------------------------------------------- documents
@@ -256,9 +65,10 @@ REF_PATTERNS = (
                        r"(?:\s*\(\s*(?:19|20)\d\d\s*\))?)")),
     ("res", re.compile(r"第\s*(\d+)" + _YEAR + r"\s*号\s*决议")),
     ("res", re.compile(r"\bresolutions?\s+(?:No\.\s*)?(\d+)" + _YEAR, re.I)),
-    ("pv", re.compile(r"第\s*(\d+)\s*次\s*会议()")),
-    ("pv", re.compile(r"\b(\d+)\s*(?:st|nd|rd|th)\s+meeting()", re.I)),
-    ("pv", re.compile(r"\bmeeting\s+(?:No\.\s*)?(\d+)()", re.I)),
+    # Security Council meetings are numbered in the thousands: 第3次会议 is no symbol
+    ("pv", re.compile(r"第\s*(\d{4,})\s*次\s*会议()")),
+    ("pv", re.compile(r"\b(\d{4,})\s*(?:st|nd|rd|th)\s+meeting()", re.I)),
+    ("pv", re.compile(r"\bmeeting\s+(?:No\.\s*)?(\d{4,})()", re.I)),
     ("res", re.compile(r"(?<![\d/.])(\d{3,4})\s*\(\s*((?:19|20)\d\d)\s*\)")),
 )
 
@@ -332,7 +142,7 @@ class QueryIntent:
     doc_types: tuple[str, ...] = ()
     speakers: tuple[SpeakerRef, ...] = ()
     missing_speakers: tuple[str, ...] = ()
-    addressees: tuple[str, ...] = field(default=())  # named, but as addressee or setting
+    non_speakers: tuple[str, ...] = field(default=())  # named as addressee, setting or reported content
 
     @property
     def speaker_names(self) -> tuple[str, ...]:
@@ -376,7 +186,8 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
             doc_ids.append(doc.id)
     rest = "".join("#" if any(r.start <= i < r.end for r in refs) else c for i, c in enumerate(text))
 
-    found, others = mentioned_entities(rest, [*gaz.entities, *_people(speakers, gaz)])
+    people = [m for e in _people(speakers, gaz) for m in entity_matchers(e)]
+    found, others = mentioned_entities(rest, [*gaz.matchers, *gaz.blockers, *people])
     refs_out = []
     for ent, surface in found:
         matches = tuple(dict.fromkeys(_label(s) for s in speakers if speaker_matches(s, ent.canonical, gaz)))
@@ -389,7 +200,7 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
         doc_types=find_doc_types(rest),
         speakers=tuple(refs_out),
         missing_speakers=tuple(r.canonical for r in refs_out if not r.present),
-        addressees=tuple(dict.fromkeys(e.canonical for e in others)),
+        non_speakers=tuple(dict.fromkeys(e.canonical for e in others)),
     )
 
 
@@ -403,7 +214,8 @@ def _people(speakers: Sequence[SpeakerInfo | str], gaz: Gazetteer) -> list[Entit
     """Person names of the corpus speakers (戴兵) that the tables do not already know."""
     names = []
     for s in speakers:
-        name = s.name if isinstance(s, SpeakerInfo) else (_label_parts(s) or [None])[0]
-        if name and len(name) >= 2 and has_cjk(name) and gaz.aliases(name) == {name.casefold()}:
-            names.append(name)
+        name = s.name if isinstance(s, SpeakerInfo) else (label_parts(s) or [""])[0]
+        for n in person_names(name or ""):
+            if len(n) >= 2 and has_cjk(n) and gaz.keys(n) == {n.casefold()}:
+                names.append(n)
     return [Entity(n, n, n, "person") for n in dict.fromkeys(names)]

@@ -14,7 +14,7 @@ from rag.fusion import fuse
 from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
-from rag.query import QueryIntent, parse_query
+from rag.query import Gazetteer, QueryIntent, load_entities, parse_query
 from rag.records import Filters, Passage, SearchResult
 
 MODES = ("hybrid", "dense", "bm25")
@@ -39,9 +39,15 @@ class Retriever:
         if self.mode not in MODES:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
 
+    _gazetteer: Gazetteer | None = field(default=None, init=False, repr=False)
+    _speakers: list | None = field(default=None, init=False, repr=False)
+
     def understand(self, query: str) -> QueryIntent:
-        speakers = [c.speaker_info for c in self.index.chunks if c.speaker_info]
-        return parse_query(query, self.index.documents, speakers)
+        if self._gazetteer is None:
+            self._gazetteer = load_entities()
+            self._speakers = list(dict.fromkeys(c.speaker_info for c in self.index.chunks
+                                                if c.speaker_info))
+        return parse_query(query, self.index.documents, self._speakers, self._gazetteer)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:

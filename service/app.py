@@ -25,11 +25,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from rag.protocols import QA
-from rag.records import Filters
 from service import errors, openai_compat
 from service.errors import ApiError, check_question
 from service.runtime import Runtime
-from service.schemas import AskRequest, ErrorBody, FiltersIn, SearchRequest
+from service.schemas import AskRequest, ErrorBody, SearchRequest
 
 STATIC_DIR = Path(__file__).parent / "static"
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -44,27 +43,19 @@ def api_key_from_env() -> str | None:
     return os.environ.get("RAG_API_KEY", "").strip() or None
 
 
-def _filters(body: FiltersIn | None, runtime: Runtime) -> Filters | None:
-    if body is None:
-        return None
-    filters = body.to_filters()
-    runtime.check_filters(filters, "filters")
-    return None if filters.is_empty() else filters
-
-
 def _v1_routes(get_runtime: Callable[[], Runtime]) -> APIRouter:
     api = APIRouter()
 
     @api.post("/search", tags=["rag"], summary="Ranked passages for a query")
     def search(body: SearchRequest, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
         query = check_question(body.query, "query")
-        return runtime.search(query, body.top_k, _filters(body.filters, runtime)).to_dict()
+        return runtime.search(query, body.top_k, runtime.filters(body.filters)).to_dict()
 
     @api.post("/ask", tags=["rag"], summary="A cited answer: [n] in the answer is citations[n-1]")
     def ask(body: AskRequest, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
         started = time.perf_counter()
         question = check_question(body.question, "question")
-        answer, timings = runtime.ask(question, body.top_k, _filters(body.filters, runtime), body.mode)
+        answer, timings = runtime.ask(question, body.top_k, runtime.filters(body.filters), body.mode)
         total = round((time.perf_counter() - started) * 1000, 1)
         return answer.to_dict() | {"timings_ms": timings | {"total": total}}
 

@@ -16,7 +16,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -95,7 +95,7 @@ class _Completion:
         yield "data: [DONE]\n\n"
 
 
-def router(get_runtime: Any) -> APIRouter:
+def router(get_runtime: Callable[[], Runtime]) -> APIRouter:
     """The routes; `get_runtime` is the app's dependency that yields the Runtime."""
     api = APIRouter(tags=["openai"])
 
@@ -111,10 +111,7 @@ def router(get_runtime: Any) -> APIRouter:
             raise ApiError(404, "model_not_found",
                            f"model: unknown model {body.model!r}; available: {', '.join(MODELS)}")
         question = question_of(body.messages)
-        filters = body.filters.to_filters() if body.filters else None
-        if filters:
-            runtime.check_filters(filters, "filters")
-        answer, _ = runtime.ask(question, body.top_k, filters, MODELS[body.model])
+        answer, _ = runtime.ask(question, body.top_k, runtime.filters(body.filters), MODELS[body.model])
         completion = _Completion(body.model, answer)
         if not body.stream:
             return completion.full()

@@ -16,6 +16,7 @@ from rag.protocols import QA
 from rag.records import Answer, Filters, SearchResult
 from service.browse import Catalog
 from service.errors import ApiError, library_errors
+from service.schemas import FiltersIn
 
 log = logging.getLogger("service")
 
@@ -79,8 +80,12 @@ class Runtime:
             "info": info,
         }
 
-    def check_filters(self, filters: Filters, field: str) -> None:
-        """Unknown document ids, symbols or types in filters would silently match nothing: 422."""
+    def filters(self, body: FiltersIn | None, field: str = "body.filters") -> Filters | None:
+        """The request's filters as the library's record (None when there is no restriction).
+        Unknown document ids, symbols or types would silently match nothing: 422 instead."""
+        if body is None:
+            return None
+        filters = body.to_filters()
         catalog = self._require()[1]
         for name, values, known in ((f"{field}.doc_ids", filters.doc_ids, catalog.doc_ids),
                                     (f"{field}.symbols", filters.symbols, catalog.symbols),
@@ -89,6 +94,7 @@ class Runtime:
             if unknown:
                 raise ApiError(422, "validation_error",
                                f"{name}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        return None if filters.is_empty() else filters
 
     def search(self, query: str, top_k: int, filters: Filters | None) -> SearchResult:
         qa = self._require()[0]

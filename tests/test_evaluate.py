@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.baselines import NaiveBaseline, read_documents, split_document
+from rag.baselines import NaiveBaseline, split_document
+from rag.corpus import load_manifest
 from rag.evaluate import (QAFormatError, Evidence, QAItem, Report, check_gold, evaluate,
                           format_table, load_qa, load_sources, percentile, run_eval, speaker_ok)
 from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerInfo, chunk_id
@@ -116,8 +118,7 @@ def test_speaker_matching_uses_label_and_speaker_info():
 def test_grounding_catches_text_that_differs_from_its_source_slice():
     tampered = passage("A", "维和人员的安全\n至关重要。", CHINA, text="维和人员的安全十分重要。")
     reflowed = passage("A", "维和人员的安全\n至关重要。", CHINA, text="维和人员的安全至关重要。")
-    outside = Passage(SAFETY.chunk.__class__(**{**SAFETY.chunk.__dict__, "doc_id": "Z"}),
-                      0.0, 1, "", "", None)
+    outside = replace(SAFETY, chunk=replace(SAFETY.chunk, doc_id="Z"))  # unknown document
     results = {"q1": [tampered, reflowed, outside]}
     items = [item("q1", "A", "维和人员的安全至关重要", ["中国"])]
     report = evaluate(items, ask=None, sources=SOURCES,
@@ -158,6 +159,18 @@ def test_without_ask_answer_metrics_are_not_available():
         assert report.value(name) is None
     assert report.rows[0].predicted_answerable is None and report.rows[0].ask_ms is None
     assert report.value("search p95 ms") is not None
+
+
+def test_metrics_per_qa_file_when_there_are_several():
+    items = [replace(i, qa_set="dev" if i.id in ("q1", "q4") else "extra") for i in ITEMS]
+    ask = fake_ask_factory({"q1": True, "q2": True, "q3": True, "q4": True}, {})
+    report = evaluate(items, ask=ask, search=fake_search, sources=SOURCES)
+    assert report.value("hit@1 [dev]") == 0.0 and report.value("hit@5 [dev]") == 1.0
+    assert report.value("hit@1 [extra]") == 0.5 and report.value("hit@1 doc+quote [extra]") == 1.0
+    assert report.value("abstention accuracy [dev]") == 0.0
+    assert report.value("abstention accuracy [extra]") is None  # extra has no unanswerable
+    single = evaluate(ITEMS, ask=ask, search=fake_search, sources=SOURCES)
+    assert not any("[" in name for name in single.metrics)
 
 
 def test_percentile_nearest_rank():
@@ -239,6 +252,7 @@ def test_check_gold_reports_missing_quote_unknown_doc_and_absent_speaker():
 @pytest.mark.parametrize("path", QA_FILES, ids=lambda p: p.name)
 def test_qa_files_validate_and_every_quote_is_in_its_source(path):
     items = load_qa(path)
+    assert {i.qa_set for i in items} == {path.stem}
     sources, _ = load_sources(CORPUS)
     assert check_gold(items, sources) == []
 
@@ -250,7 +264,7 @@ def test_extra_questions_cover_the_corpus_and_do_not_reuse_dev_ids():
     assert 4 <= sum(not i.answerable for i in extra) <= 6
     assert {"zh", "en"} == {i.lang for i in extra}
     docs = Counter(e.doc for i in extra for e in i.evidence)
-    assert set(docs) == {d.id for d in read_documents(CORPUS)}
+    assert set(docs) == {d.id for d in load_manifest(CORPUS)}
     speakers = {e.speakers for i in extra for e in i.evidence if e.doc == "S/PV.8838"}
     assert len(speakers) >= 10
 
@@ -279,7 +293,7 @@ class HashEncoder:
 
 def test_naive_chunks_are_exact_source_slices_without_speakers():
     sources, symbols = load_sources(CORPUS)
-    for doc in read_documents(CORPUS):
+    for doc in load_manifest(CORPUS):
         chunks = split_document(doc, sources[doc.id])
         assert chunks and all(len(c.text) <= 500 for c in chunks)
         for c in chunks:
@@ -314,7 +328,7 @@ def test_run_eval_checks_gold_and_evaluates_every_system(tmp_path):
 
         def search(self, query, top_k=5):
             chunk = next(c for c in self.naive.chunks if "社交媒体公司满足" in c.text.replace("\n", ""))
-            chunk = Chunk(**{**chunk.__dict__, "speaker": "基马尼先生（肯尼亚）"})
+            chunk = replace(chunk, speaker="基马尼先生（肯尼亚）")
             return SearchResult(query, (Passage(chunk, 1.0, 1, "", "", None),))
 
         def ask(self, question, top_k=5):

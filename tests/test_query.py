@@ -191,7 +191,7 @@ def test_presidential_statement_is_not_the_president_speaking():
 def test_addressee_is_not_a_speaker(question):
     intent = parse(question)
     assert intent.speakers == ()
-    assert intent.addressees == ("秘书长",)
+    assert intent.non_speakers == ("秘书长",)
 
 
 def test_council_as_setting_is_not_a_speaker():
@@ -312,3 +312,83 @@ def test_bad_table_line_names_file_and_line(tmp_path):
     bad.write_text("zh_short\ten_short\taliases\tzh_record\tdemonyms\n中国\tChina\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"states.tsv:2"):
         load_entities(bad)
+
+
+@pytest.mark.parametrize("question, speakers, others", [
+    ("秘书长说联合国马里多层面综合稳定团正在利用机器学习做什么？", ("秘书长",), ()),
+    ("马里稳定团和联合国马里多层面综合稳定团", (), ()),
+    ("What did the Secretary-General say about the Mission in Mali?", ("秘书长",), ()),
+    ("墨西哥提到大会昨天通过了哪项决议？", ("墨西哥",), ("大会",)),
+    ("What did Kenya say about Brazil?", ("肯尼亚",), ("巴西",)),
+    ("巴西部队在海地做了什么？", (), ("巴西", "海地")),
+    ("What did Norway say about Brazil's troops?", ("挪威",), ("巴西",)),
+])
+def test_reported_content_and_troops_are_not_speakers(question, speakers, others):
+    intent = parse(question)
+    assert tuple(s.canonical for s in intent.speakers) == speakers
+    assert intent.non_speakers == others
+
+
+def test_each_named_with_its_own_verb_is_a_speaker():
+    intent = parse("中国说了什么，巴西说了什么？")
+    assert [s.canonical for s in intent.speakers] == ["中国", "巴西"]
+    assert intent.missing_speakers == ("巴西",)
+
+
+def test_concept_note_is_not_a_verb_of_saying():
+    # 说明 in 概念说明 is not 说: India named after it is still a speaker
+    assert parse("概念说明中印度提出了什么？").speaker_names == ("印度",)
+
+
+@pytest.mark.parametrize("speaker, name, expected", [
+    (SpeakerInfo("加里·昆兰、何塞·路易斯·坎塞拉", "澳大利亚和乌拉圭", "signatory", None, None), "乌拉圭", True),
+    (SpeakerInfo("加里·昆兰、何塞·路易斯·坎塞拉", "澳大利亚和乌拉圭", "signatory", None, None), "Australia", True),
+    (SpeakerInfo("加里·昆兰、何塞·路易斯·坎塞拉", "澳大利亚和乌拉圭", "signatory", None, None), "坎塞拉", True),
+    (SpeakerInfo("加里·昆兰、何塞·路易斯·坎塞拉", "澳大利亚和乌拉圭", "signatory", None, None), "巴西", False),
+    ("澳大利亚和乌拉圭常驻联合国代表", "Uruguay", True),
+    ("印度常驻联合国代表", "印度", True),
+    ("印度常驻联合国代表", "联合国", False),
+    (SpeakerInfo(None, "印度", "主席", None, "national"), "主席", False),  # national capacity
+    (SpeakerInfo(None, "印度", "主席", None, "national"), "India", True),
+    (SpeakerInfo(None, "安全理事会主席", "主席", None, "president"), "the President", True),
+    (SpeakerInfo(None, "安全理事会主席", "主席", None, "president"), "安理会", False),  # the chair is not the Council
+    (SpeakerInfo("托马斯-格林菲尔德", "美利坚合众国", "member", None, None), "格林菲尔德", True),
+])
+def test_speaker_matches_compound_and_capacity(speaker, name, expected):
+    assert speaker_matches(speaker, name) is expected
+
+
+def test_signatory_surname_in_question_is_a_speaker():
+    speakers = [SpeakerInfo("加里·昆兰、何塞·路易斯·坎塞拉", "澳大利亚和乌拉圭", "signatory", None, None)]
+    intent = parse_query("坎塞拉在信中说了什么？", DOCS, speakers)
+    assert intent.speaker_names == ("坎塞拉",)
+    assert parse_query("乌拉圭说了什么？", DOCS, speakers).speaker_names == ("乌拉圭",)
+    # single-character names (邓, 金) are never taken as names: too ambiguous
+    assert parse_query("金额是多少？", DOCS, [SpeakerInfo("金", "圣文森特和格林纳丁斯", "member", None, None)]).speakers == ()
+
+
+def test_real_corpus_speakers():
+    from pathlib import Path
+
+    from rag.chunks import chunk_corpus
+
+    docs, chunks = chunk_corpus(Path(__file__).parent.parent / "corpus")
+    infos = list(dict.fromkeys(c.speaker_info for c in chunks if c.speaker_info))
+    for question, canonical in [("What did Kenya say about social media companies?", "肯尼亚"),
+                                ("According to the United Kingdom, how many died?", "联合王国"),
+                                ("印度在多少个特派团部署过官兵？", "印度"),
+                                ("What did the President say?", "主席"),
+                                ("讲习班上乌拉圭说了什么？", "乌拉圭")]:
+        assert parse_query(question, docs, infos).speaker_names == (canonical,), question
+    intent = parse_query("巴西代表说了什么？", docs, infos)
+    assert intent.missing_speakers == ("巴西",)
+    india = [c for c in chunks if c.speaker_info and speaker_matches(c.speaker_info, "印度")]
+    assert any(c.speaker_info.capacity == "national" for c in india)
+    assert all(c.doc_id in ("S/PV.8838", "S/2021/681") for c in india)
+
+
+@pytest.mark.parametrize("question", ["第3次会议讨论了什么？", "What happened at the 4th meeting?",
+                                      "讲习班的第二次会议", "in meeting 2 of the workshop"])
+def test_small_meeting_numbers_are_no_symbols(question):
+    intent = parse(question)
+    assert intent.doc_ids == () and intent.unknown_symbols == ()

@@ -133,15 +133,17 @@ function renderAnswer(data) {
   const cites = new Map(data.citations.map((c) => [c.id, c]));
   const abstain = $("#abstain");
   abstain.hidden = data.answerable;
-  abstain.textContent = data.answerable ? "" : "无法从文件中回答 Not answerable from the documents.";
+  abstain.replaceChildren(...(data.answerable ? [] : [
+    el("strong", {}, "文件中没有可引用的答案 The documents do not answer this"),
+    el("p", { id: "abstain-message" }, data.answer)]));
   const answer = $("#answer");
+  answer.hidden = !data.answerable;
   answer.replaceChildren(...data.answer.split(/(\[\d+\])/).map((part) => {
     const m = /^\[(\d+)\]$/.exec(part);
     if (!m || !cites.has(Number(m[1]))) return part;
     return el("button", { type: "button", class: "marker", "data-cite": m[1],
       "aria-label": `引文 ${m[1]} Citation ${m[1]}`, onclick: () => focusCard(m[1]) }, part);
   }));
-  answer.classList.toggle("abstained", !data.answerable);
   $("#citations").replaceChildren(...data.citations.map(card));
   $("#cites-heading").hidden = data.citations.length === 0;
   $("#result").hidden = false;

@@ -1,0 +1,257 @@
+"""The staff page (service/static/) driven by Playwright through Debian's Chromium, against the
+real pipeline on the real corpus. `make browser` installs /usr/bin/chromium; no browser is
+downloaded here, and a missing one fails the suite rather than skipping it.
+
+A screenshot of the answered page is written to test-artifacts/screenshot.png and copied to
+docs/screenshot.png (linked from the README).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from live_server import REPO, running_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+API_KEY = "browser-test-key"
+
+CHINA = "戴兵先生（中国）"
+ZH_QUESTION = "中方对维和行动使用新技术提出了哪些建议？"
+EN_QUESTION = "What did Kenya say about social media companies?"
+ABSENT_QUESTION = "巴西代表在这次公开辩论中说了什么？"
+
+
+# --- servers and browser ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The real pipeline: the lead's `real_server_url` (tests/conftest.py) when it exists,
+    else `rag serve` on the real index (built first when missing) in a subprocess."""
+    try:
+        yield request.getfixturevalue("real_server_url")
+        return
+    except pytest.FixtureLookupError:
+        pass
+    with running_server([str(REPO / ".venv/bin/rag"), "serve", "--port", "{port}"], timeout=900) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def keyed_server_url() -> Iterator[str]:
+    """The service over FakeQA with an API key configured (the key flow needs no real answers)."""
+    with running_server([sys.executable, "tests/fake_server.py", "--port", "{port}"],
+                        env={"RAG_API_KEY": API_KEY}) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)", pytrace=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(chromium: Browser, base_url: str, width: int = 1280) -> Page:
+    context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": 900},
+                                   permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto("/")
+    return page
+
+
+@pytest.fixture
+def web(chromium: Browser, server_url: str) -> Iterator[Page]:
+    """The page on the real server, its filters loaded from /v1/documents and /v1/speakers."""
+    page = open_page(chromium, server_url)
+    expect(page.locator("#filter-doc option")).not_to_have_count(1)
+    yield page
+    page.context.close()
+
+
+def ask(page: Page, question: str) -> None:
+    """Type the question, press Enter, wait until the answer (or abstention) is shown."""
+    page.get_by_label("问题").fill(question)
+    page.get_by_label("问题").press("Enter")
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#ask-button")).to_be_enabled()
+    expect(page.locator("#error")).to_be_hidden()
+
+
+def card_of(page: Page, speaker: str):
+    return page.locator(".card").filter(has=page.locator(".who", has_text=re.compile(f"^{re.escape(speaker)}$")))
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+def test_chinese_question_cites_china_with_a_copyable_reference(web: Page) -> None:
+    web.evaluate("""() => { window.sawLoading = false;
+      new MutationObserver(() => { if (document.querySelector('#ask-button').disabled &&
+        document.querySelector('#status').classList.contains('loading')) window.sawLoading = true; })
+      .observe(document.body, {subtree: true, attributes: true, childList: true}); }""")
+    ask(web, ZH_QUESTION)
+    assert web.evaluate("window.sawLoading"), "no loading state was shown while the answer was pending"
+    expect(web.locator("#answer .marker").first).to_be_visible()
+    card = card_of(web, CHINA).first
+    expect(card).to_be_visible()
+    expect(card.locator("a.symbol")).to_have_attribute("href", "https://undocs.org/zh/S/PV.8838")
+    expect(card.locator(".title")).to_contain_text("2021-08-18")
+    expect(card.locator(".muted").first).to_contain_text("中国")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    web.screenshot(path=ARTIFACTS / "screenshot.png", full_page=True)
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "screenshot.png", REPO / "docs" / "screenshot.png")
+
+    label = card.locator(".para").inner_text()
+    assert re.fullmatch(r"第(p\d+(-p\d+)?|\d+(\(\w+\))?)段", label), label
+    card.get_by_role("button", name="Copy citation").click()
+    expected = f"S/PV.8838, {CHINA}, {label}"
+    expect(card.locator(".copied")).to_have_text(f"已复制 Copied: {expected}")
+    assert web.evaluate("navigator.clipboard.readText()") == expected
+
+
+def test_english_question_cites_kenya(web: Page) -> None:
+    ask(web, EN_QUESTION)
+    expect(web.locator("#abstain")).to_be_hidden()
+    kenya = web.locator(".card").filter(has=web.locator(".who", has_text="肯尼亚"))
+    expect(kenya.first).to_be_visible()
+    expect(kenya.first.locator("blockquote")).to_contain_text("社交媒体")
+
+
+def test_marker_brings_its_card_forward_by_keyboard(web: Page) -> None:
+    ask(web, ZH_QUESTION)
+    markers = web.locator("#answer .marker")
+    last = markers.nth(markers.count() - 1)
+    n = last.get_attribute("data-cite")
+    last.focus()
+    web.keyboard.press("Enter")
+    card = web.locator(f"#cite-{n}")
+    expect(card).to_have_class(re.compile(r"\bhighlight\b"))
+    expect(card).to_be_focused()
+    expect(card).to_be_in_viewport()
+    expect(web.locator(".card.highlight")).to_have_count(1)
+
+
+def test_passage_in_context_and_in_the_document(web: Page) -> None:
+    ask(web, ZH_QUESTION)
+    card = card_of(web, CHINA).first
+    passage = card.locator("blockquote").inner_text()
+    button = card.get_by_role("button", name="In context")
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    context = card.locator(".context")
+    expect(context.locator("mark")).to_have_text(passage)
+    expect(context).to_contain_text(CHINA)
+    assert context.locator("p[data-para]").count() >= 2, "no neighbouring paragraphs shown"
+
+    label = card.locator(".para").inner_text().removeprefix("第").removesuffix("段")
+    card.get_by_role("link", name="Open in document").click()
+    target = web.locator("#doc-body p.target").first
+    expect(target).to_have_attribute("data-para", label)
+    expect(target).to_be_in_viewport()
+    expect(target).to_contain_text(passage[:20])
+    turn = web.locator("#doc-body section.turn:has(p.target)")
+    expect(turn.locator("h3")).to_contain_text(CHINA)
+
+
+def test_browse_meeting_record_and_jump_to_a_speaker(web: Page) -> None:
+    web.locator("#nav-docs").click()
+    expect(web.locator("#doc-list li")).to_have_count(5)
+    web.locator("#doc-list").get_by_role("link", name="S/PV.8838", exact=True).click()
+    expect(web.locator("#doc-title")).to_contain_text("S/PV.8838")
+    speakers = web.locator("#doc-speakers")
+    expect(speakers).to_be_visible()
+    assert speakers.get_by_role("link").count() > 10
+    speakers.get_by_role("link", name=CHINA, exact=True).first.click()
+    assert re.search(r"#t\d+$", web.url), web.url
+    turn = web.locator("section.turn:focus")
+    expect(turn.locator("h3")).to_contain_text(CHINA)
+    expect(turn).to_be_in_viewport()
+
+
+def test_document_without_turns_shows_numbered_paragraphs(web: Page) -> None:
+    web.goto("/#/doc/" + "S%2FRES%2F2518%20(2020)")
+    expect(web.locator("#doc-title")).to_contain_text("S/RES/2518 (2020)")
+    expect(web.locator("#doc-speakers")).to_be_hidden()
+    labels = web.locator("#doc-body p[data-para] .pnum").all_inner_texts()
+    assert len(labels) > 5 and any(re.fullmatch(r"\d+", x) for x in labels), labels
+
+
+def test_abstention_for_an_absent_speaker(web: Page) -> None:
+    ask(web, ABSENT_QUESTION)
+    box = web.locator("#abstain")
+    expect(box).to_be_visible()
+    expect(web.locator("#abstain-message")).to_contain_text("巴西")
+    expect(web.locator("#abstain-message")).to_contain_text(CHINA)  # says who did speak
+    expect(web.locator("#answer")).to_be_hidden()
+    expect(web.locator(".card")).to_have_count(0)
+
+
+def test_filters_restrict_the_citations(web: Page) -> None:
+    web.get_by_label("文件 Document").select_option("S/RES/2518 (2020)")
+    ask(web, "维和人员的安全和安保")
+    docs = web.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.doc)")
+    assert docs and set(docs) == {"S/RES/2518 (2020)"}, docs
+
+    web.get_by_label("文件 Document").select_option("")
+    web.get_by_label("发言者 Speaker").select_option(CHINA)
+    ask(web, "新技术")
+    speakers = web.locator(".card .who").all_inner_texts()
+    assert speakers and set(speakers) == {CHINA}, speakers
+
+
+@pytest.mark.parametrize(("status", "heading"), [(400, "请求无效"), (500, "服务出错")])
+def test_api_errors_are_readable(web: Page, status: int, heading: str) -> None:
+    body = {"error": {"type": "test_error", "message": f"message for {status}"}}
+    web.route("**/v1/ask", lambda route: route.fulfill(status=status, content_type="application/json",
+                                                        body=json.dumps(body)))
+    web.get_by_label("问题").fill(ZH_QUESTION)
+    web.get_by_label("问题").press("Enter")
+    error = web.get_by_role("alert")
+    expect(error).to_contain_text(heading)
+    expect(error).to_contain_text(f"({status}): message for {status}")
+    expect(web.locator("#ask-button")).to_be_enabled()
+
+
+def test_api_key_is_asked_for_stored_and_sent(chromium: Browser, keyed_server_url: str) -> None:
+    page = open_page(chromium, keyed_server_url)
+    try:
+        expect(page.get_by_role("alert")).to_contain_text("(401)")
+        expect(page.locator("#key-box")).to_have_attribute("open", "")
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#error")).to_be_hidden()
+        expect(page.locator("#filter-doc option")).not_to_have_count(1)
+        assert page.evaluate("localStorage.getItem('unrag.apiKey')") == API_KEY
+        ask(page, "中方建议维和行动运用新技术")
+        expect(page.locator(".card").first).to_be_visible()
+    finally:
+        page.context.close()
+
+
+def test_narrow_screen_has_no_sideways_scrolling(chromium: Browser, server_url: str) -> None:
+    page = open_page(chromium, server_url, width=360)
+    try:
+        ask(page, ZH_QUESTION)
+        page.locator(".card").first.get_by_role("button", name="In context").click()
+        expect(page.locator(".context mark").first).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
+    finally:
+        page.context.close()

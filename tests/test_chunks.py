@@ -1,0 +1,200 @@
+"""Chunks: splitting, merging, labels; integration over the five real documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.chunks import CHUNKER_VERSION, chunk_corpus, chunk_document, sentence_cuts
+from rag.corpus import CorpusError, read_source
+from rag.records import Chunk, Document
+from rag.reflow import reflow
+from rag.speakers import split_record
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+WS = re.compile(r"\s")
+
+
+def _doc(type_: str = "meeting_record", **over) -> Document:
+    base = dict(id="d", symbol="S/1", type=type_, organ="Security Council", date="2021-08-18",
+                title_zh="2021年7月26日印度常驻联合国代表给秘书长的信", title_en="t", author=None, file="d.txt")
+    return Document(**(base | over))
+
+
+def test_sentence_cuts_split_long_text_at_sentence_ends():
+    text = "".join(f"第{i}句话在这里说明一些关于维和的内容。" for i in range(40))  # 40 sentences
+    cuts = sentence_cuts(text, 200)
+    pieces = [text[i:j] for i, j in zip(cuts, cuts[1:])]
+    assert "".join(pieces) == text
+    assert all(len(p) <= 200 for p in pieces) and len(pieces) == -(-len(text) // 200)
+    assert all(p.endswith("。") for p in pieces)
+
+
+def test_sentence_cuts_keep_closing_quotes_and_fall_back_without_sentence_end():
+    text = "他说：“" + "维和" * 60 + "。”" + "这是第二句话。" * 20
+    cuts = sentence_cuts(text, 130)
+    assert text[cuts[1] - 2:cuts[1]] == "。”"
+    nocut = "维和人员，" * 50
+    cuts = sentence_cuts(nocut, 100)
+    assert all(j - i <= 100 for i, j in zip(cuts, cuts[1:])) and nocut[cuts[1] - 1] == "，"
+
+
+MEETING = "\n\n".join([
+    "上午10时15分开会。",
+    "主席(以英语发言)：安全理事会现在开始审议其议程上的项目。",
+    "我请爱沙尼亚外交部长发言。",
+    "利梅茨女士（爱沙尼亚)(以英语发言):首先，请允许我感谢印度召开本次高级别公开辩论会。",
+    "好。",
+    "正如已经强调的那样，" + "将相关的现有技术和新技术纳入维和特派团能够加强任务授权的履行。" * 12,
+    "谢谢。",
+    "主席(以英语发言)：我现在请美利坚合众国常驻代表发言。",
+]) + "\n"
+
+
+def test_meeting_chunks_never_cross_turns_and_merge_short_paragraphs():
+    chunks = chunk_document(_doc(), MEETING, max_chars=200)
+    assert chunks[0].speaker is None and chunks[0].turn is None and chunks[0].text == "上午10时15分开会。"
+    assert chunks[1].speaker == "主席" and "\n我请爱沙尼亚外交部长发言。" in chunks[1].text  # merged, same turn
+    estonia = [c for c in chunks if c.turn == 1]
+    assert all(c.speaker == "利梅茨女士（爱沙尼亚）" for c in estonia)
+    assert estonia[0].paragraph == "p4-p5" and estonia[0].text.endswith("辩论会。\n好。")
+    assert all(len(c.text) <= 200 for c in chunks)
+    long_parts = [c for c in estonia if c.paragraph == "p6"]
+    assert len(long_parts) >= 2 and all(c.text.endswith("。") for c in long_parts[:-1])
+    assert estonia[-1].text.endswith("谢谢。")  # a short last paragraph has no next one: it joins nothing
+    assert chunks[-1].turn == 2 and chunks[-1].speaker == "主席"
+    for c in chunks:
+        assert WS.sub("", MEETING[c.start:c.end]) == WS.sub("", c.text)
+
+
+def test_numbered_paragraphs_keep_their_number_and_are_never_merged():
+    long = "维和特派团必须能够快速行动，从广泛的公开可得来源获取、验证和融合信息，以增加对局势的了解。"
+    text = "\n\n".join(["概念说明", "1. " + long, "2. 短。", "3. 目标如下：" + long, " - (a) 推动创新；" + long,
+                       " - (b) 发挥潜力。" + long, "形式", "这次活动将采取高级别公开辩论的形式。" + long]) + "\n"
+    chunks = chunk_document(_doc("letter"), text)
+    assert [c.paragraph for c in chunks] == ["1", "2", "3", "3(a)", "3(b)", "p7-p8"]
+    assert chunks[0].text.startswith("概念说明\n1. 维和特派团")  # a short heading joins the next paragraph
+    assert chunks[1].text == "2. 短。"  # numbered paragraphs never absorb the next one
+    assert all(c.speaker == "印度常驻联合国代表" and c.turn is None for c in chunks)
+
+
+def test_letter_with_a_colon_list_entry_has_no_turns():
+    text = "\n\n".join(["第二次会议", "主席：澳大利亚大使兼常驻联合国代表团常驻代表加里·昆兰", "讨论小组的发言者：",
+                       "秘书长联刚稳定团特别副代表莱拉·泽鲁圭"]) + "\n"
+    chunks = chunk_document(_doc("letter", title_zh="2012年4月4日澳大利亚和乌拉圭常驻联合国代表给大会主席的信"), text)
+    assert {c.speaker for c in chunks} == {"澳大利亚和乌拉圭常驻联合国代表"}
+    assert "主席：澳大利亚大使" in "".join(c.text for c in chunks)
+
+
+def test_chunk_corpus_raises_on_bad_input(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"documents": [
+        {"id": "x", "symbol": None, "file": "x.txt", "type": "letter", "organ": "o", "date": "2020-01-01",
+         "title_zh": "t", "title_en": "t"}]}), encoding="utf-8")
+    (tmp_path / "x.txt").write_bytes(b"\xff")
+    with pytest.raises(CorpusError, match=r"x\.txt: line 1"):
+        chunk_corpus(tmp_path)
+    (tmp_path / "x.txt").write_text("正文。\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"x\.txt: no speaker rule"):  # no title rule, no author
+        chunk_corpus(tmp_path)
+
+
+# --- the five real documents --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[Document], list[Chunk]]:
+    return chunk_corpus(CORPUS)
+
+
+def _by_doc(corpus, doc_id: str) -> list[Chunk]:
+    return [c for c in corpus[1] if c.doc_id == doc_id]
+
+
+def test_chunker_version_is_a_string():
+    assert isinstance(CHUNKER_VERSION, str) and CHUNKER_VERSION
+
+
+def test_offsets_roundtrip_and_ids(corpus):
+    docs, chunks = corpus
+    sources = {d.id: read_source(CORPUS, d) for d in docs}
+    for c in chunks:
+        assert WS.sub("", sources[c.doc_id][c.start:c.end]) == WS.sub("", c.text), c
+        assert c.text == c.text.strip() and c.text
+        assert len(c.text) <= 500
+    assert len({c.id for c in chunks}) == len(chunks)
+    assert chunk_corpus(CORPUS)[1] == chunks  # deterministic
+
+
+def test_coverage_every_char_in_exactly_one_chunk_except_headers(corpus):
+    docs, chunks = corpus
+    for doc in docs:
+        source = read_source(CORPUS, doc)
+        count = [0] * len(source)
+        for c in (c for c in chunks if c.doc_id == doc.id):
+            for i in range(c.start, c.end):
+                count[i] += 1
+        headers = set()
+        if doc.type == "meeting_record":
+            turns, _ = split_record(reflow(source), source)
+            for t in turns:
+                if t.header:
+                    headers.update(range(*t.header))
+        for i, ch in enumerate(source):
+            if ch.isspace():
+                continue
+            expected = 0 if i in headers else 1
+            assert count[i] == expected, (doc.id, i, source[max(0, i - 10):i + 10])
+
+
+def test_meeting_chunks_stay_inside_their_turn(corpus):
+    docs, chunks = corpus
+    source = read_source(CORPUS, docs[0])
+    turns, _ = split_record(reflow(source), source)
+    bounds = [t.start for t in turns] + [len(source)]
+    for c in _by_doc(corpus, "S/PV.8838"):
+        if c.turn is None:
+            assert c.speaker is None and c.speaker_info is None
+            assert c.end <= turns[0].start or c.text == "上午11时45分散会。"
+            continue
+        t = turns[c.turn]
+        assert t.start <= c.start and c.end <= bounds[c.turn + 1]
+        assert c.speaker == t.speaker and c.speaker_info == t.info
+    speakers = [c.speaker for c in _by_doc(corpus, "S/PV.8838")]
+    assert speakers.count(None) == 3
+    assert "印度 (主席以本国身份发言)" in speakers and "戴兵先生（中国）" in speakers
+
+
+def test_documents_without_turns_all_have_speakers(corpus):
+    expected = {"S/2021/681": "印度常驻联合国代表", "S/PRST/2021/11": "安全理事会主席（代表安理会）",
+                "letter-2012-04-04-australia-uruguay": "澳大利亚和乌拉圭常驻联合国代表",
+                "S/RES/2518 (2020)": "安全理事会"}
+    for doc_id, label in expected.items():
+        chunks = _by_doc(corpus, doc_id)
+        assert chunks and {c.speaker for c in chunks} == {label}
+        assert all(c.turn is None and c.speaker_info is not None for c in chunks)
+    letter = _by_doc(corpus, "letter-2012-04-04-australia-uruguay")
+    assert "澳大利亚" in letter[0].speaker_info.affiliation and "乌拉圭" in letter[0].speaker_info.affiliation
+    assert all(c.symbol is None for c in letter)
+    assert _by_doc(corpus, "S/2021/681")[0].speaker_info.affiliation == "印度"
+
+
+def _numbered(chunks: list[Chunk]) -> list[str]:
+    seen: list[str] = []
+    for c in chunks:
+        if c.paragraph.isdigit() and c.paragraph not in seen:
+            seen.append(c.paragraph)
+    return seen
+
+
+def test_own_paragraph_numbers(corpus):
+    assert _numbered(_by_doc(corpus, "S/RES/2518 (2020)")) == [str(i) for i in range(1, 16)]
+    assert _numbered(_by_doc(corpus, "S/2021/681")) == [str(i) for i in range(1, 15)]
+    assert _numbered(_by_doc(corpus, "letter-2012-04-04-australia-uruguay")) == [str(i) for i in range(1, 22)]
+    res = {c.paragraph: c.text for c in _by_doc(corpus, "S/RES/2518 (2020)")}
+    assert res["15"] == "15. 决定继续处理此案。"
+    assert res["13"].startswith("13. 表示注意到秘书处正在努力制定一项战略")
+    note = [c.paragraph for c in _by_doc(corpus, "S/2021/681")]
+    assert note[note.index("3"):note.index("4")] == ["3", "3(a)", "3(b)", "3(c)", "3(d)"]
