@@ -35,7 +35,8 @@ MODULES = [
     {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
     {"idx": 1, "name": "1", "path": "1_Pooling",
      "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
-    {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
+    {"idx": 2, "name": "2", "path": "2_Normalize",
+     "type": "sentence_transformers.base.modules.normalize.Normalize"},
 ]
 
 # e5.c tensor names -> Hugging Face XLMRobertaModel names (per layer, "l{i}." prefix).
@@ -197,7 +198,7 @@ def hf_config(b: Bundle) -> dict:
 
 def build_tokenizer(b: Bundle):
     """The XLM-R SentencePiece unigram tokenizer, rebuilt with `tokenizers` from the bundled pieces."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
     tok = Tokenizer(models.Unigram(list(zip(b.pieces, b.scores.tolist())), unk_id=b.special["unk"]))
     tok.normalizer = build_normalizer(b.normalization)
@@ -224,8 +225,9 @@ def build_normalizer(table: dict[int, str]):
     from tokenizers import Regex, normalizers
 
     nmt_nfkc = normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC()])
-    candidates = set(table) | {cp for cp in range(sys.maxunicode + 1)
-                               if not 0xD800 <= cp < 0xE000 and not unicodedata.is_normalized("NFKC", chr(cp))}
+    unstable = {cp for cp in range(sys.maxunicode + 1)
+                if not 0xD800 <= cp < 0xE000 and not unicodedata.is_normalized("NFKC", chr(cp))}
+    candidates = set(table) | unstable
     exceptions = sorted(cp for cp in candidates
                         if nmt_nfkc.normalize_str(chr(cp)) != table.get(cp, chr(cp)))
     placeholders = [chr(0x100000 + i) for i in range(len(exceptions))]

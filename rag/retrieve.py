@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from rag import answer_types
 from rag.filters import allowed_mask, intent_filters
 from rag.fusion import fuse
 from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
-from rag.query import Gazetteer, QueryIntent, load_entities, parse_query
+from rag.query import Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
 from rag.records import Filters, Passage, SearchResult
 
 MODES = ("hybrid", "dense", "bm25")
@@ -32,6 +33,7 @@ class Retriever:
     mode: str = "hybrid"
     fusion_mode: str = "rrf"
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    rrf_k: int = 10  # RRF constant: candidate pools are small (one speaker's turn), so top ranks matter
     depth: int = 100  # how deep each list goes before fusion
     routing: bool = True  # apply query understanding (off for the plain baselines)
 
@@ -60,8 +62,10 @@ class Retriever:
         if not allowed.any():
             diagnostics["message"] = "no passage matches the filters"
             return SearchResult(query, (), diagnostics)
-        lists = self._ranked_lists(query, intent, allowed, soft, diagnostics)
-        fused = fuse(lists, mode=self.fusion_mode, weights=self.weights)[:top_k]
+        text = scoring_text(intent, hard.speakers) if self.routing else query
+        diagnostics["scoring_text"] = text
+        lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
+        fused = fuse(lists, mode=self.fusion_mode, weights=self.weights, k=self.rrf_k)[:top_k]
         passages = tuple(self._passage(row, score, rank)
                          for rank, (row, score) in enumerate(fused, 1))
         return SearchResult(query, passages, diagnostics)
@@ -84,10 +88,17 @@ class Retriever:
                 diagnostics["lexical_message"] = ("no lexical match for this Chinese query: "
                                                   "ranking rests on the dense model alone")
         if dense is not None:
+            best = np.maximum(dense, sent)
             for name, f in soft.items():
                 boosted = allowed & allowed_mask(self.index, f)
                 if boosted.any():
-                    lists[name] = _ranked(np.maximum(dense, sent), boosted, self.depth)
+                    lists[name] = _ranked(best, boosted, self.depth)
+            types = answer_types.detect(query)
+            diagnostics["answer_types"] = types
+            for t in types:
+                holds = np.array([answer_types.holds(t, c.text) for c in self.index.chunks])
+                if (allowed & holds).any():
+                    lists[f"answer_type:{t}"] = _ranked(best, allowed & holds, self.depth)
         return lists
 
     def _passage(self, row: int, score: float, rank: int) -> Passage:

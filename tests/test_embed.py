@@ -6,8 +6,10 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +178,15 @@ def test_encoder_outputs(embedder):
 
 
 @integration
+def test_overlong_passage_is_reported(embedder, caplog):
+    long = "".join(f"第{i}条，" for i in range(200))  # about 800 tokens
+    with caplog.at_level("WARNING", logger="rag.embed"):
+        vectors = embedder.encode_passages(["短文本", long])
+    assert vectors.shape == (2, 384)
+    assert "1 of 2 texts exceed 512 tokens" in caplog.text
+
+
+@integration
 def test_weights_hash_is_the_safetensors_sha256_and_needs_no_loading(prepared):
     fresh = Embedder(str(prepared))
     weights = prepared / "model.safetensors"
@@ -233,6 +244,9 @@ def test_prepare_rebuilds_when_source_hash_changes(prepared):
     good = json.loads(marker.read_text())
     marker.write_text(json.dumps({**good, "source_sha256": "0" * 64}))
     old_inode = (prepared / "model.safetensors").stat().st_ino
+    stale = prepared.parent / f".{prepared.name}.tmp-interrupted"
+    stale.mkdir()
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
     assert prepare_model(prepared) == prepared
     assert json.loads(marker.read_text()) == good
     assert (prepared / "model.safetensors").stat().st_ino != old_inode

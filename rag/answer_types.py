@@ -1,0 +1,65 @@
+"""Expected answer types: what kind of answer a question asks for, and which passages hold one.
+
+A classic QA cue that the embedding model misses inside one speaker's turn: "几点开始" wants a
+clock time, "多少" a quantity, "哪些建议 / 哪几点" the paragraph that opens an enumeration,
+"第一点" the paragraph that starts "第一，". The retriever turns each detected type into a boosted
+ranked list (passages that hold such an answer, ordered by the dense score); it never filters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NUM = "一二三四五六七八九十两"
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    question: re.Pattern[str]  # the question asks for this type
+    passage: re.Pattern[str]  # a passage holds an answer of this type
+
+
+TYPES = (
+    AnswerType(
+        "time",
+        re.compile(r"几点|何时|什么时候|哪一?年|哪一?天|哪个月|日期|\bwhen\b|what time|what date|"
+                   r"which (?:year|date|day)|since when|by when|how long ago", re.I),
+        re.compile(r"\d{1,2}时(?:\d{1,2}分)?|\d{4}年代?|\d{1,2}月\d{1,2}日|[上下]午|至迟于|不迟于")),
+    AnswerType(
+        "quantity",
+        re.compile(rf"多少|几[个名次人项]|多大|百分之|比例|\bhow (?:many|much)\b|what (?:percentage|share|number)",
+                   re.I),
+        re.compile(rf"\d+(?:\.\d+)?\s*(?:%|％|名|个|万|亿|人|剂|次|项|架|国)|百分之|[{_NUM}]+[万千百]")),
+    AnswerType(
+        "enumeration",
+        re.compile(rf"哪些|哪几|几点|[{_NUM}]点|哪[{_NUM}]个|什么建议|what (?:points|recommendations|"
+                   r"proposals|steps|measures|objectives|goals|priorities)|which (?:points|objectives|goals)",
+                   re.I),
+        re.compile(rf"[{_NUM}\d]+(?:点|个目标|项建议|项原则)|第一[，,、：:]|首先[，,]|一是")),
+)
+
+_ORDINAL_Q = re.compile(rf"第([{_NUM}])[点个项条]|\b(first|second|third|fourth|fifth) (?:point|element|pillar|objective|goal)\b", re.I)
+_EN_ORDINAL = {"first": "一", "second": "二", "third": "三", "fourth": "四", "fifth": "五"}
+
+
+def detect(question: str) -> list[str]:
+    """Names of the answer types the question asks for (an ordinal is 'ordinal:<n>')."""
+    found = [t.name for t in TYPES if t.question.search(question)]
+    m = _ORDINAL_Q.search(question)
+    if m:
+        n = m.group(1) or _EN_ORDINAL[m.group(2).lower()]
+        found = [f"ordinal:{n}" if name == "enumeration" else name for name in found] or [f"ordinal:{n}"]
+        if f"ordinal:{n}" not in found:
+            found.append(f"ordinal:{n}")
+    return found
+
+
+def holds(type_name: str, text: str) -> bool:
+    """Does the passage hold an answer of this type?"""
+    if type_name.startswith("ordinal:"):
+        n = type_name.split(":", 1)[1]
+        return re.search(rf"第{n}[，,、：:]|{'首先' if n == '一' else '(?!)'}[，,]", text) is not None
+    kind = next(t for t in TYPES if t.name == type_name)
+    return kind.passage.search(text) is not None
