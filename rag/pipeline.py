@@ -24,7 +24,7 @@ PROMPTS_DIR = REPO / "prompts"
 # Abstain when the best passage stands less than this many standard deviations above the mean
 # passage score for the question (the z-score of retrieve._stats). Calibrated on eval/dev.jsonl
 # + eval/extra.jsonl with `rag eval --calibrate`: see README "Abstention".
-MIN_Z = float(os.environ.get("RAG_MIN_Z", "3.0"))
+MIN_Z = float(os.environ.get("RAG_MIN_Z", "1.5"))
 
 
 def index_dir(name: str = "default") -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 from rag import answer_types
 from rag.filters import allowed_mask, intent_filters
 from rag.fusion import fuse
+from rag.glossary import Glossary
 from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
@@ -22,8 +23,8 @@ MODES = ("hybrid", "dense", "bm25")
 
 # Fusion weights per ranked list (RRF). Lexical counts only when the query has Chinese to match:
 # English words against Chinese text are noise (measured: hit@5 fell from 0.89 to 0.7 with it).
-DEFAULT_WEIGHTS = {"dense": 1.0, "sentence": 1.0, "bm25": 1.0, "route_speaker": 1.0,
-                   "route_type": 1.0}
+DEFAULT_WEIGHTS = {"dense": 1.0, "sentence": 1.0, "bm25": 1.0, "bm25_glossary": 1.5,
+                   "route_speaker": 1.0, "route_type": 1.0}
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Retriever:
         if self.mode not in MODES:
             raise ValueError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
 
+    glossary: Glossary = field(default_factory=Glossary)
     _gazetteer: Gazetteer | None = field(default=None, init=False, repr=False)
     _speakers: list | None = field(default=None, init=False, repr=False)
 
@@ -87,6 +89,8 @@ class Retriever:
             if not hits:
                 diagnostics["lexical_message"] = ("no lexical match for this Chinese query: "
                                                   "ranking rests on the dense model alone")
+        elif self.mode == "hybrid":
+            lists.update(self._glossary_list(query, allowed, diagnostics))
         if dense is not None:
             best = np.maximum(dense, sent)
             for name, f in soft.items():
@@ -100,6 +104,18 @@ class Retriever:
                 if (allowed & holds).any():
                     lists[f"answer_type:{t}"] = _ranked(best, allowed & holds, self.depth)
         return lists
+
+    def _glossary_list(self, query: str, allowed: np.ndarray, diagnostics) -> dict[str, list[int]]:
+        """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py)."""
+        terms = self.glossary.terms(query)
+        diagnostics["glossary_terms"] = terms
+        if not terms:
+            return {}
+        tokenizer = self.index.bm25.tokenizer
+        tokens = list(dict.fromkeys(t for term in terms for t in tokenizer.tokenize(term)))
+        hits = self.index.bm25.search_tokens(tokens, self.depth, allowed=allowed)
+        diagnostics["lexical_hits"] = len(hits)
+        return {"bm25_glossary": [row for row, _ in hits]} if hits else {}
 
     def _passage(self, row: int, score: float, rank: int) -> Passage:
         chunk = self.index.chunks[row]

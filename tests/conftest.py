@@ -63,3 +63,38 @@ class RaisingChatModel(BaseChatModel):
 def prompts_dir() -> Path:
     """The project's real prompt templates."""
     return Path(__file__).resolve().parents[1] / "prompts"
+
+
+# --- the real model on the real corpus (integration tests, the service e2e, the browser) -------
+# One index is built per test session, in a temporary RAG_INDEX_DIR, with the bundled model that
+# `make test` prepares (`rag model`). Everything that needs the real pipeline shares it.
+
+import sys  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RAG_INDEX_DIR holding index `default`, built from corpus/ with the bundled model."""
+    from rag import index as index_mod
+    from rag.embed import Embedder, resolve_model
+    base = tmp_path_factory.mktemp("indexes")
+    index_mod.build(REPO_ROOT / "corpus", base / "default", Embedder(resolve_model(None)))
+    return base
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(real_index_dir: Path) -> Any:
+    from rag.pipeline import Pipeline
+    return Pipeline.load(real_index_dir / "default")
+
+
+@pytest.fixture(scope="session")
+def real_server_url(real_index_dir: Path) -> Any:
+    """`rag serve` in a subprocess on a free loopback port, over the session's real index."""
+    from live_server import running_server
+    command = [sys.executable, "-m", "rag.cli", "serve", "--port", "{port}"]
+    with running_server(command, env={"RAG_INDEX_DIR": str(real_index_dir), "RAG_API_KEY": ""},
+                        timeout=300) as url:
+        yield url

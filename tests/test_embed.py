@@ -244,10 +244,12 @@ def test_prepare_rebuilds_when_source_hash_changes(prepared):
     good = json.loads(marker.read_text())
     marker.write_text(json.dumps({**good, "source_sha256": "0" * 64}))
     old_inode = (prepared / "model.safetensors").stat().st_ino
+    old_hash = embed.weights_sha256(prepared)
     stale = prepared.parent / f".{prepared.name}.tmp-interrupted"
     stale.mkdir()
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     assert prepare_model(prepared) == prepared
     assert json.loads(marker.read_text()) == good
-    assert (prepared / "model.safetensors").stat().st_ino != old_inode
+    assert (prepared / "model.safetensors").stat().st_ino != old_inode  # really rebuilt ...
+    assert embed.weights_sha256(prepared) == old_hash  # ... byte for byte: indexes stay valid
     assert [p.name for p in prepared.parent.iterdir()] == [prepared.name]  # no temporary or old folders

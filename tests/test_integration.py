@@ -1,0 +1,120 @@
+"""The real bundled model on the real corpus: retrieval, answers, abstention, index guarantees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import index as index_mod
+from rag.records import Filters
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_chinese_question_cites_china_first(real_pipeline) -> None:
+    answer = real_pipeline.ask("中方对维和行动使用新技术提出了哪些建议？")
+    assert answer.answerable
+    first = answer.citations[0]
+    assert first.chunk.symbol == "S/PV.8838"
+    assert first.chunk.speaker == "戴兵先生（中国）"
+    assert "[1]" in answer.answer
+    assert all(p.chunk.speaker_info.affiliation == "中国" for p in answer.citations)
+
+
+def test_english_question_finds_kenyas_passage(real_pipeline) -> None:
+    answer = real_pipeline.ask("What did Kenya say about social media companies?")
+    assert answer.answerable
+    assert all(p.chunk.speaker_info.affiliation == "肯尼亚" for p in answer.citations)
+    assert any("社交媒体公司" in p.chunk.text for p in answer.citations)
+    assert answer.answer.startswith("Kenya")
+
+
+def test_every_quote_stands_verbatim_in_its_citation(real_pipeline) -> None:
+    answer = real_pipeline.ask("秘书长说联合国马里多层面综合稳定团正在利用机器学习做什么？")
+    assert answer.answerable and answer.diagnostics["quotes"]
+    for quote in answer.diagnostics["quotes"]:
+        cited = answer.citations[quote["citation"] - 1].chunk.text
+        assert quote["text"] in cited
+
+
+def test_symbol_routes_to_its_document(real_pipeline) -> None:
+    for question in ("第2518(2020)号决议请秘书长在哪份通报中报告进展情况？",
+                     "What does resolution 2518 say about the 10-1-2 response?"):
+        result = real_pipeline.search(question, 5)
+        assert {p.chunk.doc_id for p in result.passages} == {"S/RES/2518 (2020)"}
+
+
+def test_india_national_capacity_is_found_by_name(real_pipeline) -> None:
+    result = real_pipeline.search("印度在多少个联合国维和特派团中部署过官兵？", 3)
+    top = result.passages[0].chunk
+    assert top.speaker == "印度 (主席以本国身份发言)"
+    assert top.speaker_info.capacity == "national"
+    assert "49个联合国维和特派团" in top.text
+
+
+def test_absent_speaker_abstains_and_lists_who_spoke(real_pipeline) -> None:
+    answer = real_pipeline.ask("巴西代表在这次公开辩论中说了什么？")
+    assert not answer.answerable and not answer.citations
+    assert "巴西" in answer.answer and "戴兵先生（中国）" in answer.answer
+    english = real_pipeline.ask("What did the delegate of Japan say about drones?")
+    assert not english.answerable and "Japan" in english.answer
+
+
+def test_unknown_symbol_abstains_without_inventing(real_pipeline) -> None:
+    answer = real_pipeline.ask("第2086(2013)号决议说了什么？")
+    assert not answer.answerable
+    assert "2086" in answer.answer
+
+
+def test_speaker_filter_applies_before_ranking(real_pipeline) -> None:
+    result = real_pipeline.search("技术", 10, Filters(speakers=("法国",)))
+    assert result.passages and all("法国" in p.chunk.speaker for p in result.passages)
+
+
+def test_every_passage_is_grounded_in_its_source(real_pipeline) -> None:
+    from rag.corpus import load_manifest, read_source
+    docs = {d.id: d for d in load_manifest(REPO / "corpus")}
+    result = real_pipeline.search("维和人员的安全和安保", 20)
+    for p in result.passages:
+        src = read_source(REPO / "corpus", docs[p.chunk.doc_id])[p.chunk.start:p.chunk.end]
+        assert "".join(src.split()) == "".join(p.chunk.text.split())
+
+
+class OtherModel:
+    """A stand-in for a different embedding model: same dimension, other weights."""
+    model_id = "other-model"
+    weights_hash = "0" * 64
+    dimension = 384
+
+    def encode_passages(self, texts, progress=False):
+        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+
+    encode_queries = encode_passages
+
+
+def test_index_built_with_one_model_refuses_another(real_index_dir: Path) -> None:
+    with pytest.raises(index_mod.IndexLoadError, match="other-model"):
+        index_mod.load(real_index_dir / "default", OtherModel())
+
+
+def test_build_skips_when_current_and_failed_build_keeps_old(real_pipeline, real_index_dir, tmp_path) -> None:
+    copy = tmp_path / "default"
+    shutil.copytree(real_index_dir / "default", copy)
+    before = (copy / "config.json").read_text()
+    _, built = index_mod.build(REPO / "corpus", copy, real_pipeline.encoder)
+    assert not built and (copy / "config.json").read_text() == before
+
+    class Exploding(OtherModel):
+        def encode_passages(self, texts, progress=False):
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        index_mod.build(REPO / "corpus", copy, Exploding(), force=True)
+    assert (copy / "config.json").read_text() == before
+    assert json.loads(before)["n_chunks"] == len(index_mod.load(copy).chunks)
+    assert [p.name for p in tmp_path.iterdir()] == ["default"]  # no temporary left behind
