@@ -122,6 +122,7 @@ async function onAsk(ev) {
     setStatus("");
   } catch (e) {
     setStatus("");
+    $("#result").hidden = true; // never leave an earlier answer looking like this one's
     showError(e);
   } finally {
     $("#ask-button").disabled = false;
@@ -154,7 +155,8 @@ function focusCard(n) {
   const target = document.getElementById("cite-" + n);
   if (!target) return;
   target.classList.add("highlight");
-  target.scrollIntoView({ block: "start", behavior: "smooth" });
+  const calm = matchMedia("(prefers-reduced-motion: reduce)").matches;
+  target.scrollIntoView({ block: "start", behavior: calm ? "auto" : "smooth" });
   target.focus({ preventScroll: true });
 }
 
@@ -215,17 +217,18 @@ const sameSpan = (p, c) => p.start === c.start && p.end === c.end;
 const overlaps = (p, c) => p.start < c.end && c.start < p.end;
 
 // The cited passage among its neighbours in the same speaker turn (the whole document when it
-// has no turns), the passage itself highlighted.
+// has no turns), the passage itself highlighted. `doc.turns` are the API's runs of chunks with one
+// turn and speaker, in reading order.
 function contextNodes(doc, c) {
-  const turn = c.turn ?? null;
-  const pieces = piecesOf(doc).filter((p) => p.turn === turn);
+  const pieces = piecesOf(doc);
   let at = pieces.findIndex((p) => sameSpan(p, c));
   if (at < 0) at = pieces.findIndex((p) => overlaps(p, c));
   if (at < 0) return [el("p", {}, "在文件中找不到该段落 Passage not found in the document.")];
-  const from = Math.max(0, at - CONTEXT_RADIUS);
-  const to = Math.min(pieces.length, at + CONTEXT_RADIUS + 1);
+  const run = pieces.filter((p) => p.run === pieces[at].run);
+  const i = run.indexOf(pieces[at]);
+  const from = Math.max(0, i - CONTEXT_RADIUS);
   return [el("p", { class: "muted" }, `${c.speaker || "—"} · ${docName(c)}`),
-    ...pieces.slice(from, to).map((p, i) => pieceNode(p, from + i === at ? c : null))];
+    ...run.slice(from, i + CONTEXT_RADIUS + 1).map((p) => pieceNode(p, p === pieces[at] ? c : null))];
 }
 
 // One passage (a chunk of the document) with its paragraph label; `hit` marks the cited text.
@@ -239,12 +242,9 @@ function pieceNode(p, hit) {
   return node;
 }
 
-// The document's chunks in reading order, each with its turn (null outside speaker turns).
+// The document's chunks in reading order, each with the index of its run in `doc.turns`.
 function piecesOf(doc) {
-  if (!doc._pieces) {
-    doc._pieces = doc.turns.flatMap((t) => t.chunks.map((ch) => ({ ...ch, turn: t.turn ?? null,
-      speaker: t.speaker })));
-  }
+  if (!doc._pieces) doc._pieces = doc.turns.flatMap((t, run) => t.chunks.map((ch) => ({ ...ch, run })));
   return doc._pieces;
 }
 
@@ -293,12 +293,12 @@ function renderDoc(doc) {
   }
   nav.replaceChildren(el("h3", {}, "发言者 Speakers"), el("ol", {}, turns.map((t) =>
     el("li", {}, el("a", { href: docRoute(doc.id, "t" + t.turn) }, t.speaker)))));
-  body.replaceChildren(...doc.turns.map((t) => {
-    const paras = piecesOf(doc).filter((p) => p.turn === t.turn && p.start >= t.start && p.end <= t.end);
-    if (t.turn === null) return el("div", { class: "outside" }, paras.map((p) => pieceNode(p, null)));
-    return el("section", { class: "turn", id: "turn-" + t.turn, tabindex: "-1",
-      "aria-label": t.speaker }, el("h3", {}, t.speaker, " ",
-      el("span", { class: "muted" }, speakerDetail(t.speaker_info))), paras.map((p) => pieceNode(p, null)));
+  const pieces = piecesOf(doc);
+  body.replaceChildren(...doc.turns.map((t, run) => {
+    const paras = pieces.filter((p) => p.run === run).map((p) => pieceNode(p, null));
+    if (t.turn === null) return el("div", { class: "outside" }, paras);
+    return el("section", { class: "turn", id: "turn-" + t.turn, tabindex: "-1", "aria-label": t.speaker },
+      el("h3", {}, t.speaker, " ", el("span", { class: "muted" }, speakerDetail(t.speaker_info))), paras);
   }));
 }
 
