@@ -23,11 +23,12 @@ model: setup
 index: model
 	$(BIN)/rag index
 
-# Debian's Chromium for the browser tests (no browser is downloaded at run time).
+# Debian's Chromium and a CJK font for the browser tests (no browser is downloaded at run time).
 browser:
-	@test -x /usr/bin/chromium || { \
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium fonts-wqy-microhei >/dev/null; }
 
 run: index
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
