@@ -56,6 +56,24 @@ def plurals(variant_key: str) -> list[str]:
     return [f"{head} {f}" if head else f for f in forms]
 
 
+def verb_forms(variant_key: str) -> list[str]:
+    """Generated -ed/-ing forms of a key's last word: chair -> chaired, chairing; provide ->
+    provided, providing; submit -> submitted, submitting (a short final consonant doubled);
+    fund -> funded. Letters only; a listed variant or an earlier row wins over these."""
+    head, _, last = variant_key.rpartition(" ")
+    if not last.isalpha() or len(last) < 3:
+        return []
+    if last.endswith("e"):
+        forms = [last + "d", last[:-1] + "ing"]
+    elif last.endswith("y") and last[-2] not in "aeiou":
+        forms = [last[:-1] + "ied", last + "ing"]
+    else:
+        forms = [last + "ed", last + "ing"]
+        if re.fullmatch(r"(?:[^aeiou]*[aeiou]|[^aeiou]*[aeiou][^aeiou]+[aeiou])[^aeiouwxy]", last):
+            forms += [last + last[-1] + "ed", last + last[-1] + "ing"]
+    return [f"{head} {f}" if head else f for f in forms]
+
+
 def _split(cell: str) -> list[str]:
     return [v.strip() for v in cell.split(";") if v.strip()]
 
@@ -103,7 +121,7 @@ class Glossary:
                 listed[k] = (n, tuple(zh))
         forms = {k: zh for k, (_, zh) in listed.items()}
         for k, (_, zh) in listed.items():
-            for p in plurals(k):
+            for p in plurals(k) + verb_forms(k):
                 forms.setdefault(p, zh)  # a listed variant or an earlier row keeps the form
         alternatives = sorted(forms, key=lambda f: (-len(f), f))
         body = "|".join(_SEP.join(re.escape(w) for w in f.split(" ")) for f in alternatives)

@@ -4,9 +4,12 @@ LangChain retriever use (implements rag.protocols.QA)."""
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rag import index as index_mod
 from rag.answer import (abstain, absent_document_message, absent_speaker_message,
@@ -17,13 +20,14 @@ from rag.protocols import Encoder
 from rag.query import QueryIntent
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
+from rag.sentences import split_sentences
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = REPO / "prompts"
 
 # Abstain when the best passage stands less than this many standard deviations above the mean
 # passage score for the question (the z-score of retrieve._stats). Calibrated on eval/dev.jsonl
-# + eval/extra.jsonl with `rag eval --calibrate`: see README "Abstention".
+# + eval/extra.jsonl with bench/abstention.py: see README "Abstention".
 MIN_Z = float(os.environ.get("RAG_MIN_Z", "1.5"))
 
 
@@ -37,7 +41,8 @@ class Pipeline:
     def __init__(self, index: index_mod.Index, encoder: Encoder, *, chat_model: Any = None,
                  min_z: float = MIN_Z, retrieval_mode: str = "hybrid") -> None:
         self.index = index
-        self.encoder = encoder
+        self.encoder = QueryMemo(encoder)
+        self._sentence_vectors: dict[str, np.ndarray] | None = None
         self.retriever = Retriever(index, encoder, mode=retrieval_mode)
         self.chat_model = chat_model
         self.min_z = min_z
@@ -95,9 +100,27 @@ class Pipeline:
         return compose_extractive(question, lang, passages, sentence_score=self._sentence_score)
 
     def _sentence_score(self, question: str, sentences: Sequence[str]) -> list[float]:
-        q = self.encoder.encode_queries([question])
-        s = self.encoder.encode_passages([x.strip() for x in sentences])
-        return (s @ q[0]).astype(float).tolist()
+        """Cosine of each sentence with the question; sentence vectors come from the index
+        (built from the same splitter), so only sentences it lacks are encoded now."""
+        q = self.encoder.encode_queries([question])[0]
+        stored = self._stored_sentences()
+        texts = [x.strip() for x in sentences]
+        missing = [t for t in dict.fromkeys(texts) if t not in stored]
+        if missing:
+            stored = stored | dict(zip(missing, self.encoder.encode_passages(missing)))
+        return [float(stored[t] @ q) for t in texts]
+
+    def _stored_sentences(self) -> dict[str, np.ndarray]:
+        if self._sentence_vectors is None:
+            self._sentence_vectors = {}
+            try:
+                vectors = self.index.sentences.reconstruct_n(0, self.index.sentences.ntotal)
+            except RuntimeError:  # an index type that cannot give vectors back: encode on demand
+                return self._sentence_vectors
+            texts = [s.strip() for c in self.chunks for s in split_sentences(c.text)]
+            if len(texts) == len(vectors):
+                self._sentence_vectors = dict(zip(texts, vectors))
+        return self._sentence_vectors
 
     def _refusal(self, question: str, intent: QueryIntent) -> Answer | None:
         """Abstain at once when the question names a document or speaker the corpus lacks."""
@@ -128,6 +151,33 @@ class Pipeline:
             if c.speaker and (c.doc_id == doc_id or doc_id == "现有文件"):
                 seen.setdefault(c.speaker)
         return list(seen)
+
+
+class QueryMemo:
+    """An encoder whose single-query encodings are remembered (a question is encoded once for
+    retrieval and once for sentence scoring). Bounded; everything else passes through."""
+
+    def __init__(self, encoder: Encoder, size: int = 256) -> None:
+        self.inner = encoder
+        self.size = size
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.encode_queries(texts)
+        key = texts[0]
+        if key not in self._memo:
+            self._memo[key] = self.inner.encode_queries([key])
+            if len(self._memo) > self.size:
+                self._memo.popitem(last=False)
+        self._memo.move_to_end(key)
+        return self._memo[key]
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        return self.inner.encode_passages(texts, progress=progress)
 
 
 def build_and_load(corpus_dir: Path, path: Path, model: str | None = None, *,

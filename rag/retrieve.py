@@ -109,13 +109,16 @@ class Retriever:
         return lists
 
     def _glossary_list(self, query: str, allowed: np.ndarray, diagnostics) -> dict[str, list[int]]:
-        """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py)."""
+        """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py),
+        plus the question's own tokens, which only ever match the Latin words, numbers and symbols
+        that the Chinese text carries as written (`10-1-2`, `Unite Aware`, `500`)."""
         terms = self.glossary.terms(query)
         diagnostics["glossary_terms"] = terms
-        if not terms:
-            return {}
         tokenizer = self.index.bm25.tokenizer
-        tokens = list(dict.fromkeys(t for term in terms for t in tokenizer.tokenize(term)))
+        tokens = list(dict.fromkeys([t for term in terms for t in tokenizer.tokenize(term)]
+                                    + tokenizer.tokenize(query)))
+        if not tokens:
+            return {}
         hits = self.index.bm25.search_tokens(tokens, self.depth, allowed=allowed)
         diagnostics["lexical_hits"] = len(hits)
         return {"bm25_glossary": [row for row, _ in hits]} if hits else {}

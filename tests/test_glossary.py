@@ -163,3 +163,14 @@ def test_shipped_table_core_vocabulary(shipped):
     assert "有罪不罚" in t("impunity")
     assert {"错误信息", "虚假信息"} <= set(t("misinformation and disinformation"))
     assert t("Which country said what?") == ["国家"]  # question words are not terms
+
+
+def test_verb_forms_of_the_last_word() -> None:
+    from rag.glossary import verb_forms
+    assert verb_forms("chair") == ["chaired", "chairing"]
+    assert verb_forms("provide") == ["provided", "providing"]
+    assert set(verb_forms("submit")) >= {"submitted", "submitting"}
+    assert verb_forms("deploy") == ["deployed", "deploying"]
+    assert verb_forms("supply") == ["supplied", "supplying"]
+    assert verb_forms("open debate")[0] == "open debated"  # only the last word inflects
+    assert verb_forms("10-1-2") == [] and verb_forms("un") == []
