@@ -225,7 +225,8 @@ def _where(p: Passage) -> tuple[str, str]:
 def speaker_en(p: Passage) -> str | None:
     """English name of the passage's speaker, or None when none is known."""
     info, label = p.chunk.speaker_info, p.chunk.speaker
-    if info and (info.capacity == "president" or info.role == "主席"):
+    national = info is not None and info.capacity == "national"
+    if info and not national and (info.capacity == "president" or info.role == "主席"):
         return english_name("主席")
     for key in (info.affiliation if info else None, label):
         if key and english_name(key):

@@ -92,18 +92,24 @@ def _pipeline(name: str, model_spec: str | None):
     return Pipeline.load(index_dir(name), model_spec)
 
 
-def _filters(doc: tuple[str, ...], speaker: tuple[str, ...], doc_type: tuple[str, ...]):
+def _filters(doc, speaker, doc_type, date_from, date_to):
     from rag.records import Filters
-    return Filters(doc_ids=doc, speakers=speaker, doc_types=doc_type)
+    return Filters(doc_ids=doc, speakers=speaker, doc_types=doc_type, date_from=date_from,
+                   date_to=date_to)
 
 
 filter_options = [
     click.option("--doc", multiple=True, help="Restrict to a document id or symbol (repeatable)."),
-    click.option("--speaker", multiple=True, help="Restrict to a speaker (repeatable)."),
-    click.option("--type", "doc_type", multiple=True, help="Restrict to a document type."),
+    click.option("--speaker", multiple=True, help="Restrict to a speaker: label, name or affiliation (repeatable)."),
+    click.option("--type", "doc_type", multiple=True,
+                 type=click.Choice(["meeting_record", "resolution", "presidential_statement", "letter"]),
+                 help="Restrict to a document type (repeatable)."),
+    click.option("--date-from", default=None, help="Documents dated on or after YYYY-MM-DD."),
+    click.option("--date-to", default=None, help="Documents dated on or before YYYY-MM-DD."),
     click.option("--index", "name", default="default", show_default=True),
     click.option("--model", "model_spec", default=None),
 ]
+top_k_option = click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True)
 
 
 def with_filters(fn):
@@ -114,13 +120,14 @@ def with_filters(fn):
 
 @main.command()
 @click.argument("query")
-@click.option("-k", "top_k", default=5, show_default=True)
+@top_k_option
 @click.option("--json", "as_json", is_flag=True)
 @with_filters
 @friendly_errors
-def search(query, top_k, as_json, doc, speaker, doc_type, name, model_spec) -> None:
+def search(query, top_k, as_json, doc, speaker, doc_type, date_from, date_to, name, model_spec) -> None:
     """Ranked passages for QUERY."""
-    result = _pipeline(name, model_spec).search(query, top_k, _filters(doc, speaker, doc_type))
+    filters = _filters(doc, speaker, doc_type, date_from, date_to)
+    result = _pipeline(name, model_spec).search(query, top_k, filters)
     if as_json:
         return _print_json(result.to_dict())
     for p in result.passages:
@@ -131,14 +138,15 @@ def search(query, top_k, as_json, doc, speaker, doc_type, name, model_spec) -> N
 
 @main.command()
 @click.argument("question")
-@click.option("-k", "top_k", default=5, show_default=True)
+@top_k_option
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive")
 @click.option("--json", "as_json", is_flag=True)
 @with_filters
 @friendly_errors
-def ask(question, top_k, mode, as_json, doc, speaker, doc_type, name, model_spec) -> None:
+def ask(question, top_k, mode, as_json, doc, speaker, doc_type, date_from, date_to, name, model_spec) -> None:
     """A short answer to QUESTION, every sentence cited."""
-    answer = _pipeline(name, model_spec).ask(question, top_k, _filters(doc, speaker, doc_type), mode)
+    filters = _filters(doc, speaker, doc_type, date_from, date_to)
+    answer = _pipeline(name, model_spec).ask(question, top_k, filters, mode)
     if as_json:
         return _print_json(answer.to_dict())
     click.echo(answer.answer)
@@ -179,6 +187,7 @@ def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
 def serve(host, port, name, corpus_dir, model_spec) -> None:
     """Serve the HTTP API and the page (builds the index first when missing or stale)."""
     from rag.pipeline import build_and_load, index_dir
+    from service.app import api_key_from_env
     from service.app import serve as run_server
 
     def load():
@@ -188,7 +197,7 @@ def serve(host, port, name, corpus_dir, model_spec) -> None:
                    err=True)
         return pipeline
 
-    run_server(load, host=host, port=port, api_key=os.environ.get("RAG_API_KEY") or None,
+    run_server(load, host=host, port=port, api_key=api_key_from_env(),
                index_name=name)
 
 

@@ -5,7 +5,7 @@ Definitions (k = the number of passages asked of `search`, 5 by default):
   quote when norm(quote) is a substring of norm(passage text).
 - Speaker match: an evidence item with an empty speaker list accepts any passage; otherwise at
   least one of its names (normalised the same way) must be a substring of the passage's speaker
-  label or of one of its speaker_info fields (name, affiliation, role, language, capacity).
+  label, name or affiliation (role, language and capacity do not count).
 - Hit: a passage whose doc_id equals the evidence doc, that contains the quote and whose speaker
   matches; any one evidence item of the question suffices. The "doc+quote" variant drops the
   speaker condition (for systems that know no speakers).
@@ -166,7 +166,10 @@ def speaker_ok(passage: Passage, evidence: Evidence) -> bool:
     if not evidence.speakers:
         return True
     c = passage.chunk
-    labels = [c.speaker] + (list(asdict(c.speaker_info).values()) if c.speaker_info else [])
+    info = c.speaker_info
+    # label, name and affiliation only: role, language and capacity (主席, 以英语发言) would let
+    # gold "主席" accept a national-capacity turn, and say nothing about who spoke.
+    labels = [c.speaker] + ([info.name, info.affiliation] if info else [])
     labels = [norm(x) for x in labels if isinstance(x, str) and x]
     return any(norm(name) in label for name in evidence.speakers for label in labels)
 

@@ -11,6 +11,8 @@ Routing rule (see README "Query understanding"):
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rag.query import QueryIntent, speaker_matches
@@ -40,6 +42,29 @@ def chunk_matches(chunk: Chunk, doc: Document, f: Filters) -> bool:
         if who is None or not any(speaker_matches(who, s) for s in f.speakers):
             return False
     return True
+
+
+class FilterError(ValueError):
+    """A filter value that names nothing in the index (it would silently match nothing)."""
+
+
+def check_filters(index, f: Filters) -> None:
+    """Raise FilterError, naming the field, for a document, type or speaker the index lacks."""
+    docs = index.documents
+    known_docs = {_norm(d.id) for d in docs} | {_norm(d.symbol) for d in docs if d.symbol}
+    checks = (("doc_ids", f.doc_ids, lambda v: _norm(v) in known_docs),
+              ("symbols", f.symbols, lambda v: _norm(v) in known_docs),
+              ("doc_types", f.doc_types, lambda v: v in {d.type for d in docs}),
+              ("speakers", f.speakers, lambda v: any(
+                  speaker_matches(c.speaker_info or c.speaker, v) for c in index.chunks if c.speaker)))
+    for name, values, known in checks:
+        unknown = [v for v in values if not known(v)]
+        if unknown:
+            raise FilterError(f"filters.{name}: nothing in the index matches "
+                              f"{', '.join(map(repr, unknown))}")
+    for name, value in (("date_from", f.date_from), ("date_to", f.date_to)):
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise FilterError(f"filters.{name}: expected YYYY-MM-DD, got {value!r}")
 
 
 def allowed_mask(index, f: Filters) -> np.ndarray:

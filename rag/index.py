@@ -14,6 +14,7 @@ interrupted build leaves the previous index intact. Loading with another model o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import shutil
@@ -31,7 +32,7 @@ from rag.chunks import CHUNKER_VERSION, chunk_corpus
 from rag.corpus import corpus_hash
 from rag.lexical import BM25, Tokenizer
 from rag.records import Chunk, Document
-from rag.sentences import split_sentences
+from rag.sentences import SPLITTER_VERSION, split_sentences
 
 FORMAT_VERSION = 1
 DEFAULT_FACTORY = "Flat"  # exact inner product; e.g. "HNSW32" or "IVF64,Flat" for large corpora
@@ -63,14 +64,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def expected_config(corpus_dir: Path, encoder: Any, factory: str) -> dict[str, Any]:
-    """What a fresh build from this corpus with this encoder would record (minus build facts)."""
+def expected_config(corpus_dir: Path, chunks: list[Chunk], tokenizer: Tokenizer, encoder: Any,
+                    factory: str) -> dict[str, Any]:
+    """What decides whether an index is current: the corpus, the chunks the code makes of it
+    (so a chunker change without a version bump is still seen), the tokenizer's dictionary, the
+    sentence splitter, the model and the FAISS index type."""
+    records = "\n".join(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True) for c in chunks)
     return {
         "format_version": FORMAT_VERSION,
         "model_id": str(encoder.model_id),
         "model_hash": getattr(encoder, "weights_hash", None),
         "dimension": int(encoder.dimension),
         "chunker_version": CHUNKER_VERSION,
+        "chunks_hash": hashlib.sha256(records.encode("utf-8")).hexdigest(),
+        "tokenizer": tokenizer.signature(),
+        "sentence_splitter": SPLITTER_VERSION,
         "corpus_hash": corpus_hash(corpus_dir),
         "faiss_factory": factory,
     }
@@ -88,6 +96,18 @@ def is_current(path: Path, expected: dict[str, Any]) -> bool:
     return config is not None and all(config.get(k) == v for k, v in expected.items())
 
 
+def _exhaustive(index: Any) -> Any:
+    """Approximate index types search as widely as they can: the retriever ranks every allowed
+    row, and a corpus of a few thousand passages costs nothing to scan."""
+    space = faiss.ParameterSpace()
+    for name, value in (("nprobe", 1 << 16), ("efSearch", 1 << 12)):
+        try:
+            space.set_index_parameter(index, name, value)
+        except RuntimeError:  # this index type has no such parameter
+            pass
+    return index
+
+
 def _faiss_index(vectors: np.ndarray, factory: str) -> Any:
     index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
@@ -99,10 +119,12 @@ def _faiss_index(vectors: np.ndarray, factory: str) -> Any:
 def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str = DEFAULT_FACTORY,
           force: bool = False, progress: bool = False) -> tuple[Path, bool]:
     """Build the index at `path` unless it is current. Returns (path, built?)."""
-    expected = expected_config(corpus_dir, encoder, factory)
+    _repair(path)
+    documents, chunks = chunk_corpus(corpus_dir)
+    tokenizer = Tokenizer()
+    expected = expected_config(corpus_dir, chunks, tokenizer, encoder, factory)
     if not force and is_current(path, expected):
         return path, False
-    documents, chunks = chunk_corpus(corpus_dir)
     t0 = time.perf_counter()
     dense = encoder.encode_passages([c.text for c in chunks], progress=progress)
     sent_texts, sent_chunk = [], []
@@ -111,7 +133,7 @@ def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str = DEFAULT_
             sent_texts.append(s.strip())
             sent_chunk.append(row)
     sent_vecs = encoder.encode_passages(sent_texts, progress=progress)
-    bm25 = BM25(Tokenizer()).fit([c.text for c in chunks])
+    bm25 = BM25(tokenizer).fit([c.text for c in chunks])
     config = expected | {
         "name": path.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -127,29 +149,48 @@ def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str = DEFAULT_
 
 
 def _write_atomically(path: Path, config, documents, chunks, dense, sentences, sent_chunk, bm25):
+    """Write everything to a temporary sibling, then swap it in. If the swap itself fails, the
+    previous index is put back; a swap interrupted by a crash is repaired by the next build."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    old = _repair(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
     try:
-        (tmp / "documents.json").write_text(
-            json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), "utf-8")
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        faiss.write_index(dense, str(tmp / "dense.faiss"))
-        faiss.write_index(sentences, str(tmp / "sentences.faiss"))
-        (tmp / "sentences.json").write_text(json.dumps(sent_chunk.tolist()), "utf-8")
-        (tmp / "bm25.json").write_text(json.dumps(bm25.to_state(), ensure_ascii=False), "utf-8")
-        (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
-        old = path.with_name(f".{path.name}.old")
+        _write_files(tmp, config, documents, chunks, dense, sentences, sent_chunk, bm25)
         if old.exists():
             shutil.rmtree(old)
         if path.exists():
             path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            tmp.rename(path)
+        except BaseException:
+            if old.exists() and not path.exists():
+                old.rename(path)
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _repair(path: Path) -> Path:
+    """Put back an index whose swap died between its two renames; return the '.old' path."""
+    old = path.with_name(f".{path.name}.old")
+    if old.exists() and not path.exists():
+        old.rename(path)
+    return old
+
+
+def _write_files(tmp: Path, config, documents, chunks, dense, sentences, sent_chunk, bm25) -> None:
+    (tmp / "documents.json").write_text(
+        json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), "utf-8")
+    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    faiss.write_index(sentences, str(tmp / "sentences.faiss"))
+    (tmp / "sentences.json").write_text(json.dumps(sent_chunk.tolist()), "utf-8")
+    (tmp / "bm25.json").write_text(json.dumps(bm25.to_state(), ensure_ascii=False), "utf-8")
+    (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
 
 
 def load(path: Path, encoder: Any | None = None) -> Index:
@@ -170,8 +211,8 @@ def load(path: Path, encoder: Any | None = None) -> Index:
         chunks = tuple(Chunk.from_dict(json.loads(line)) for line in f)
     bm25 = BM25.from_state(json.loads((path / "bm25.json").read_text("utf-8")), Tokenizer())
     return Index(path=path, config=config, documents=documents, chunks=chunks,
-                 dense=faiss.read_index(str(path / "dense.faiss")),
-                 sentences=faiss.read_index(str(path / "sentences.faiss")),
+                 dense=_exhaustive(faiss.read_index(str(path / "dense.faiss"))),
+                 sentences=_exhaustive(faiss.read_index(str(path / "sentences.faiss"))),
                  sentence_chunk=np.asarray(json.loads((path / "sentences.json").read_text("utf-8"))),
                  bm25=bm25)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from rag.answer import (LANGS, Entity, SentenceScore, TokenizerLike, abstain, co
                         content_tokens, default_tokenizer, entities)
 from rag.lexical import has_cjk
 from rag.prompts import load_answer_prompt
+from rag.query import find_refs
 from rag.records import Answer, Passage
 
 SUPPORT_THRESHOLD = 0.5
@@ -101,6 +103,29 @@ def _unnamed_states(body: str, cited: Sequence[Passage], states: Sequence[Entity
     return missing
 
 
+def _unsupported_symbols(body: str, cited: Sequence[Passage]) -> list[str]:
+    """Document symbols the sentence names that are neither a cited passage's own symbol nor
+    written in a cited passage's text: an invented or misattributed symbol."""
+    own = {_squash(p.chunk.symbol) for p in cited if p.chunk.symbol}
+    texts = [_squash(p.chunk.text) for p in cited]
+    out = []
+    body = unicodedata.normalize("NFKC", body)  # the offsets find_refs gives are into this form
+    for ref in find_refs(body):
+        written = _squash(body[ref.start:ref.end])
+        shown = _squash(ref.display())
+        number = re.search(r"\d{3,}(?:/\d+)?", written)
+        if shown in own or written in own:
+            continue
+        if any(written in t or (number and number.group() in t) for t in texts):
+            continue
+        out.append(ref.display())
+    return out
+
+
+def _squash(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+
+
 def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: TokenizerLike | None = None,
                  threshold: float = SUPPORT_THRESHOLD) -> tuple[str, list[dict[str, Any]]]:
     """(kept text, removed sentences). Kept sentences keep their original markers (see `renumber`);
@@ -131,6 +156,8 @@ def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: Tokenizer
                 reason = "unsupported"
             elif _unnamed_states(body, cited, states):
                 reason = "speaker_not_in_cited_passage"
+            elif _unsupported_symbols(body, cited):
+                reason = "symbol_not_in_cited_passage"
         if reason:
             removed.append({"sentence": sentence, "reason": reason, "markers": markers,
                             "support": None if support is None else round(support, 3)})

@@ -4,6 +4,8 @@ LangChain retriever use (implements rag.protocols.QA)."""
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,8 +45,10 @@ class Pipeline:
         self.index = index
         self.encoder = QueryMemo(encoder)
         self._sentence_vectors: dict[str, np.ndarray] | None = None
-        self.retriever = Retriever(index, encoder, mode=retrieval_mode)
+        self.retriever = Retriever(index, self.encoder, mode=retrieval_mode)
+        self.tokenizer = index.bm25.tokenizer  # one jieba dictionary per process
         self.chat_model = chat_model
+        self._llm: LLMAnswerer | None = None
         self.min_z = min_z
 
     @classmethod
@@ -88,16 +92,31 @@ class Pipeline:
                       diagnostics | answer.diagnostics)
 
     def _compose(self, question: str, lang: str, passages, mode: str) -> Answer:
+        note = None
         if mode == "llm":
+            try:
+                llm = self._llm_answerer()
+            except ValueError as e:  # a half-configured LLM: the server's problem, not the client's
+                llm, note = None, f"LLM misconfigured ({e}): extractive answer"
+            if llm is not None:
+                return llm.answer(question, lang, passages)
+            note = note or "no LLM configured (set RAG_LLM_BASE_URL and RAG_LLM_MODEL): extractive answer"
+        answer = compose_extractive(question, lang, passages, tokenizer=self.tokenizer,
+                                    sentence_score=self._sentence_score)
+        if note is None:
+            return answer
+        return Answer(answer.question, answer.answer, answer.answerable, answer.citations,
+                      answer.diagnostics | {"llm_error": note})
+
+    def _llm_answerer(self) -> LLMAnswerer | None:
+        """Built once: the chat model from the environment and the validated prompt files."""
+        if self._llm is None:
             chat = self.chat_model or chat_model_from_env()
-            if chat is not None:
-                return LLMAnswerer(chat, PROMPTS_DIR, sentence_score=self._sentence_score).answer(
-                    question, lang, passages)
-            answer = compose_extractive(question, lang, passages, sentence_score=self._sentence_score)
-            note = "no LLM configured (set RAG_LLM_BASE_URL and RAG_LLM_MODEL): extractive answer"
-            return Answer(answer.question, answer.answer, answer.answerable, answer.citations,
-                          answer.diagnostics | {"llm_error": note})
-        return compose_extractive(question, lang, passages, sentence_score=self._sentence_score)
+            if chat is None:
+                return None
+            self._llm = LLMAnswerer(chat, PROMPTS_DIR, tokenizer=self.tokenizer,
+                                    sentence_score=self._sentence_score)
+        return self._llm
 
     def _sentence_score(self, question: str, sentences: Sequence[str]) -> list[float]:
         """Cosine of each sentence with the question; sentence vectors come from the index
@@ -124,31 +143,44 @@ class Pipeline:
 
     def _refusal(self, question: str, intent: QueryIntent) -> Answer | None:
         """Abstain at once when the question names a document or speaker the corpus lacks."""
+        diagnostics = {"intent": intent.to_dict()}
         if intent.unknown_symbols and not intent.doc_ids:
             held = [d.symbol or d.title_zh for d in self.documents]
             msg = absent_document_message(intent.lang, "、".join(intent.unknown_symbols), held)
-            return abstain(question, intent.lang, msg, {"intent": intent.to_dict(),
-                                                        "reason": "unknown document"})
+            mentions = self._mentions(intent.unknown_symbols)
+            if mentions:
+                msg += (f"提到它的文件：{'、'.join(mentions)}。" if intent.lang == "zh"
+                        else f" It is mentioned in: {'; '.join(mentions)}.")
+            return abstain(question, intent.lang, msg, diagnostics | {"reason": "unknown document"})
         if intent.missing_speakers and not intent.speaker_names:
             where = self._where(intent)
             present = self._speakers_in(where)
             missing = ("、" if intent.lang == "zh" else ", ").join(
                 s.canonical if intent.lang == "zh" else s.en for s in intent.speakers if not s.present)
-            msg = absent_speaker_message(intent.lang, missing, where, present)
-            return abstain(question, intent.lang, msg, {"intent": intent.to_dict(),
-                                                        "reason": "absent speaker"})
+            place = where or ("现有文件" if intent.lang == "zh" else "the documents held")
+            msg = absent_speaker_message(intent.lang, missing, place, present)
+            return abstain(question, intent.lang, msg, diagnostics | {"reason": "absent speaker"})
         return None
 
-    def _where(self, intent: QueryIntent) -> str:
+    def _mentions(self, symbols: Sequence[str]) -> list[str]:
+        """Documents whose text names one of these symbols (by its number: 2589, PV.9999)."""
+        needles = [m.group(1) for s in symbols
+                   for m in [re.search(r"(?:RES/|PV\.|PRST/)?(\d{3,}(?:/\d+)?)", s)] if m]
+        found = {c.doc_id for c in self.chunks
+                 if any(n in "".join(c.text.split()) for n in needles)}
+        return [d.symbol or d.title_zh for d in self.documents if d.id in found]
+
+    def _where(self, intent: QueryIntent) -> str | None:
+        """The document a speaker question is about: the one named, else the only meeting record."""
         if intent.doc_ids:
             return intent.doc_ids[0]
         records = [d for d in self.documents if d.type == "meeting_record"]
-        return records[0].id if len(records) == 1 else "现有文件"
+        return records[0].id if len(records) == 1 else None
 
-    def _speakers_in(self, doc_id: str) -> list[str]:
+    def _speakers_in(self, doc_id: str | None) -> list[str]:
         seen: dict[str, None] = {}
         for c in self.chunks:
-            if c.speaker and (c.doc_id == doc_id or doc_id == "现有文件"):
+            if c.speaker and doc_id in (c.doc_id, None):
                 seen.setdefault(c.speaker)
         return list(seen)
 
@@ -161,6 +193,7 @@ class QueryMemo:
         self.inner = encoder
         self.size = size
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -169,12 +202,16 @@ class QueryMemo:
         if len(texts) != 1:
             return self.inner.encode_queries(texts)
         key = texts[0]
-        if key not in self._memo:
-            self._memo[key] = self.inner.encode_queries([key])
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        vector = self.inner.encode_queries([key])
+        with self._lock:
+            self._memo[key] = vector
             if len(self._memo) > self.size:
                 self._memo.popitem(last=False)
-        self._memo.move_to_end(key)
-        return self._memo[key]
+        return vector
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self.inner.encode_passages(texts, progress=progress)

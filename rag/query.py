@@ -105,7 +105,7 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
             text = text[:ref.start] + " " + text[ref.end:]
     for ref in intent.speakers:
         if ref.canonical in consumed_speakers and ref.surface:
-            text = text.replace(ref.surface, " ")
+            text = text.replace(ref.surface, " ", 1)
     return " ".join(text.split()) or intent.question
 
 

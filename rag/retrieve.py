@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rag import answer_types
-from rag.filters import allowed_mask, intent_filters
+from rag.filters import allowed_mask, check_filters, intent_filters
 from rag.fusion import fuse
 from rag.glossary import Glossary
 from rag.index import Index
@@ -48,6 +48,7 @@ class Retriever:
     glossary: Glossary = field(default_factory=Glossary)
     _gazetteer: Gazetteer | None = field(default=None, init=False, repr=False)
     _speakers: list | None = field(default=None, init=False, repr=False)
+    _type_masks: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def understand(self, query: str) -> QueryIntent:
         if self._gazetteer is None:
@@ -58,6 +59,10 @@ class Retriever:
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if filters is not None:
+            check_filters(self.index, filters)
         intent = intent or self.understand(query)
         hard, soft = intent_filters(intent if self.routing else None, filters or Filters())
         allowed = allowed_mask(self.index, hard)
@@ -103,10 +108,17 @@ class Retriever:
             types = answer_types.detect(query)
             diagnostics["answer_types"] = types
             for t in types:
-                holds = np.array([answer_types.holds(t, c.text) for c in self.index.chunks])
+                holds = self._holds(t)
                 if (allowed & holds).any():
                     lists[f"answer_type:{t}"] = _ranked(best, allowed & holds, self.depth)
         return lists
+
+    def _holds(self, type_name: str) -> np.ndarray:
+        """Which chunks hold an answer of this type (computed once per type)."""
+        if type_name not in self._type_masks:
+            self._type_masks[type_name] = np.array(
+                [answer_types.holds(type_name, c.text) for c in self.index.chunks], dtype=bool)
+        return self._type_masks[type_name]
 
     def _glossary_list(self, query: str, allowed: np.ndarray, diagnostics) -> dict[str, list[int]]:
         """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+SPLITTER_VERSION = "1"  # bump when split_sentences changes: stored sentence vectors depend on it
+
 # A sentence ends at 。！？；!? (and a run of them), plus any closing quotes/brackets right after.
 _SENTENCE = re.compile(r"[^。！？；!?]*(?:[。！？；!?]+[”’」』）)\"']*|$)")
 

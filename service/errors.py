@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from rag.filters import FilterError
 
 log = logging.getLogger("service")
 
@@ -58,6 +59,8 @@ def library_errors() -> Iterator[None]:
     """The library signals bad input (unknown mode, bad filter value, ...) with ValueError: 400."""
     try:
         yield
+    except FilterError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from exc
     except ValueError as exc:
         raise ApiError(400, "invalid_request", str(exc) or type(exc).__name__) from exc
 

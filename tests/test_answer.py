@@ -149,6 +149,13 @@ def test_president_in_english(passage):
         "The President (主席, S/PV.8838) said: ")
 
 
+def test_president_in_national_capacity_is_the_country_in_english(passage):
+    p = passage("第一，我们必须聚焦经验证可操作的技术。", speaker="印度 (主席以本国身份发言)",
+                affiliation="印度", capacity="national", role="主席")
+    assert frame(p, "“第一，我们必须聚焦经验证可操作的技术。”", 1, "en").startswith(
+        "India (印度 (主席以本国身份发言), S/PV.8838) said: ")
+
+
 def test_no_passages_abstains(answer_tokenizer):
     ans = compose_extractive("巴西说了什么？", "zh", [], tokenizer=answer_tokenizer)
     assert not ans.answerable and ans.citations == ()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -100,21 +98,3 @@ class OtherModel:
 def test_index_built_with_one_model_refuses_another(real_index_dir: Path) -> None:
     with pytest.raises(index_mod.IndexLoadError, match="other-model"):
         index_mod.load(real_index_dir / "default", OtherModel())
-
-
-def test_build_skips_when_current_and_failed_build_keeps_old(real_pipeline, real_index_dir, tmp_path) -> None:
-    copy = tmp_path / "default"
-    shutil.copytree(real_index_dir / "default", copy)
-    before = (copy / "config.json").read_text()
-    _, built = index_mod.build(REPO / "corpus", copy, real_pipeline.encoder)
-    assert not built and (copy / "config.json").read_text() == before
-
-    class Exploding(OtherModel):
-        def encode_passages(self, texts, progress=False):
-            raise RuntimeError("interrupted")
-
-    with pytest.raises(RuntimeError, match="interrupted"):
-        index_mod.build(REPO / "corpus", copy, Exploding(), force=True)
-    assert (copy / "config.json").read_text() == before
-    assert json.loads(before)["n_chunks"] == len(index_mod.load(copy).chunks)
-    assert [p.name for p in tmp_path.iterdir()] == ["default"]  # no temporary left behind

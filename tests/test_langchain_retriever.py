@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from fakes import FakeQA
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, ParrotFakeChatModel
@@ -68,5 +69,9 @@ def test_chain_returns_answer_with_its_sources():
 
 
 def test_async_invoke():
-    docs = asyncio.run(RagRetriever(searcher=FakeQA(), top_k=1).ainvoke(QUESTION))
+    # In a thread of its own: the browser tests' Playwright (sync API) may keep an event loop
+    # running in the main thread for the rest of the session.
+    coro = RagRetriever(searcher=FakeQA(), top_k=1).ainvoke(QUESTION)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        docs = pool.submit(asyncio.run, coro).result()
     assert len(docs) == 1 and docs[0].metadata["rank"] == 1

@@ -88,6 +88,18 @@ def test_wrong_speaker_is_removed(passages, answer_tokenizer):
     assert [r["reason"] for r in removed] == ["speaker_not_in_cited_passage"]
 
 
+def test_invented_symbol_is_removed_and_a_true_one_kept(passages, answer_tokenizer):
+    invented = "肯尼亚在S/PV.9999中指出，应该推动社交媒体公司满足特派团的需求。[2]"
+    _, removed = check_answer(invented, passages, tokenizer=answer_tokenizer)
+    assert [r["reason"] for r in removed] == ["symbol_not_in_cited_passage"]
+    other_resolution = "根据第2086(2013)号决议，应该推动社交媒体公司满足特派团的需求。[2]"
+    _, removed = check_answer(other_resolution, passages, tokenizer=answer_tokenizer)
+    assert [r["reason"] for r in removed] == ["symbol_not_in_cited_passage"]
+    own = "肯尼亚在S/PV.8838中指出，应该推动社交媒体公司满足特派团的需求。[2]"
+    kept, removed = check_answer(own, passages, tokenizer=answer_tokenizer)
+    assert removed == [] and kept == own
+
+
 def test_misquotation_is_removed(passages, answer_tokenizer):
     _, removed = check_answer("Kenya said (“应该推动社交媒体公司删除所有内容”) [2].", passages,
                               tokenizer=answer_tokenizer)
