@@ -19,19 +19,16 @@ something.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Protocol
 
+from rag.entities import load_entities
 from rag.records import Answer, Passage
 from rag.sentences import split_sentences
 
 LANGS = ("zh", "en")
-MEMBER_STATES = Path(__file__).parent / "data" / "member_states.tsv"
-ORGANS = Path(__file__).parent / "data" / "organs.tsv"
 # A non-best sentence is quoted only when its score reaches this share of the best score: keeps
 # the answer on the point instead of padding it with the rest of the passage.
 RELATIVE_CUT = 0.5
@@ -170,48 +167,10 @@ def select(cands: Sequence[Sentence], scores: Sequence[float], max_sentences: in
 
 # --- frames -----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Entity:
-    """A member state or a UN body from the project's tables (rag/data)."""
-
-    en: str  # English name: member states' official short name; bodies with "The "
-    zh_names: tuple[str, ...]  # Chinese short name, record form and Chinese aliases
-    names: tuple[str, ...]  # every name, Chinese and English (demonyms excluded)
-    member_state: bool
-
-
-def _read_table(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t"))
-    for n, row in enumerate(rows, 2):
-        if not all((row.get(c) or "").strip() for c in list(row)[:2]):
-            raise ValueError(f"{path}:{n}: the first two columns (Chinese and English name) are required")
-    return rows
-
-
-def _split(cell: str | None) -> list[str]:
-    return [x.strip() for x in (cell or "").split(";") if x.strip()]
-
-
-@lru_cache(maxsize=4)
-def entities(states: Path = MEMBER_STATES, organs: Path = ORGANS) -> tuple[Entity, ...]:
-    """Member states (zh_short, en_short, aliases, zh_record) then bodies (zh, en, aliases).
-    A missing table contributes nothing: frames then keep the Chinese label."""
-    out = []
-    if states.exists():
-        for r in _read_table(states):
-            names = [r["zh_short"].strip(), *_split(r.get("zh_record")), r["en_short"].strip(), *_split(r.get("aliases"))]
-            out.append(Entity(r["en_short"].strip(), tuple(n for n in names if not n.isascii()), tuple(names), True))
-    if organs.exists():
-        for r in _read_table(organs):
-            names = [r["zh"].strip(), r["en"].strip(), *_split(r.get("aliases"))]
-            out.append(Entity("The " + r["en"].strip(), tuple(n for n in names if not n.isascii()), tuple(names), False))
-    return tuple(out)
-
-
 def english_name(zh: str) -> str | None:
-    """English name of a Chinese state or body name (short name, record form or alias)."""
-    return next((e.en for e in entities() if zh in e.zh_names), None)
+    """English name of a Chinese state or body name (short name, record form or alias): see
+    rag.entities.Gazetteer.en_name."""
+    return load_entities().en_name(zh)
 
 
 def _where(p: Passage) -> tuple[str, str]:

@@ -40,6 +40,21 @@ class Entity:
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.canonical, self.zh_short, self.en, *self.aliases)))
 
+    @property
+    def member_state(self) -> bool:
+        """A row of member_states.tsv: a member or an observer state."""
+        return self.kind in ("state", "observer")
+
+    def zh_names(self) -> tuple[str, ...]:
+        """The non-ASCII names, short form first: the Chinese ones (and Latin names with
+        diacritics such as Côte d'Ivoire, which no Chinese text holds)."""
+        return tuple(n for n in dict.fromkeys((self.zh_short, *self.names())) if not n.isascii())
+
+    def en_name(self) -> str:
+        """English name for an answer frame: a state's short name; 'The ' + the name of a body or
+        role (The Secretary-General, The President)."""
+        return self.en if self.member_state else f"The {self.en}"
+
 
 def _split(cell: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in cell.split(";") if a.strip())
@@ -86,6 +101,10 @@ class Gazetteer:
                 self._index[n] = self._index.get(n, frozenset()) | names
                 self._canon[n] = self._canon.get(n, frozenset()) | {ent.canonical}
         self._keys: dict[str, frozenset[str]] = {}  # memo of keys(); the tables never change
+        self._by_zh: dict[str, Entity] = {}  # exact non-ASCII name -> first entity holding it
+        for ent in self.entities:
+            for n in ent.zh_names():
+                self._by_zh.setdefault(n, ent)
         cjk_names = [n for n in self._index if has_cjk(n)]
         # terms that hold a name without being one (马里稳定团, 发展中国家) block it: no speaker there
         self.blockers: tuple[Matcher, ...] = tuple(
@@ -102,6 +121,25 @@ class Gazetteer:
         """Casefolded names equivalent to `name` (itself included)."""
         key = _nfkc(name).strip().casefold()
         return self._index.get(key, frozenset()) | {key}
+
+    def en_name(self, zh: str) -> str | None:
+        """English name (see Entity.en_name) of a Chinese state or body name as written: short
+        form, record form or alias ('肯尼亚' -> 'Kenya', '古特雷斯' -> 'The Secretary-General')."""
+        ent = self._by_zh.get(zh)
+        return ent.en_name() if ent else None
+
+    def zh_names(self, zh: str) -> tuple[str, ...]:
+        """All Chinese names of the entity named `zh` as written ('联合王国' -> 英国, 联合王国, ...); ()
+        for a name no table holds."""
+        ent = self._by_zh.get(zh)
+        return ent.zh_names() if ent else ()
+
+    def state_names(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(name, that state's Chinese names) for every name of every member and observer state,
+        demonyms excluded; longest name first, table order within a length."""
+        pairs = [(n, e.zh_names()) for e in self.entities if e.member_state
+                 for n in dict.fromkeys((e.zh_short, *e.names()))]
+        return sorted(pairs, key=lambda p: -len(p[0]))
 
     def keys(self, name: str) -> frozenset[str]:
         """What a name stands for: the canonical names of the entity it is ('UK' -> 联合王国), else

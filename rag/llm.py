@@ -26,6 +26,7 @@ covers the worst mis-citation, a wrong speaker, independently of the threshold. 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -35,8 +36,9 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from rag.answer import (LANGS, Entity, SentenceScore, TokenizerLike, abstain, compose_extractive,
-                        content_tokens, default_tokenizer, entities)
+from rag.answer import (LANGS, SentenceScore, TokenizerLike, abstain, compose_extractive, content_tokens,
+                        default_tokenizer)
+from rag.entities import Gazetteer, load_entities
 from rag.lexical import has_cjk
 from rag.prompts import load_answer_prompt
 from rag.query import find_refs
@@ -76,7 +78,7 @@ def _header(p: Passage) -> str:
     """Speaker label, affiliation and its other Chinese names (联合王国 -> 英国), name, symbol, title."""
     info = p.chunk.speaker_info
     aff = info.affiliation if info else None
-    aliases = next((e.zh_names for e in entities() if aff and aff in e.zh_names), ())
+    aliases = load_entities().zh_names(aff) if aff else ()
     return " ".join(x for x in (p.chunk.speaker, aff, *aliases, info.name if info else None,
                                 p.chunk.symbol, p.title) if x)
 
@@ -88,16 +90,32 @@ def checkable_tokens(tokenizer: TokenizerLike, sentence: str) -> set[str]:
             if (has_cjk(t) or any(c.isdigit() for c in t)) and t not in FRAME_WORDS}
 
 
-def _unnamed_states(body: str, cited: Sequence[Passage], states: Sequence[Entity]) -> list[str]:
+StatePattern = tuple[str, re.Pattern[str], tuple[str, ...]]  # (name, its pattern, the state's Chinese names)
+
+
+@functools.lru_cache(maxsize=4)
+def _state_patterns(gaz: Gazetteer) -> tuple[re.Pattern[str], tuple[StatePattern, ...]]:
+    """Compiled once per gazetteer: one alternation of every member state's name (no match there:
+    no state named) and each name's own pattern, longest name first. Chinese names match as
+    substrings, Latin ones on word boundaries."""
+    names = tuple((n, re.escape(n) if has_cjk(n) else rf"\b{re.escape(n)}\b", zh)
+                  for n, zh in gaz.state_names())
+    gate = re.compile("|".join(f"(?:{p})" for _, p, _ in names) or r"(?!)")
+    return gate, tuple((n, re.compile(p), zh) for n, p, zh in names)
+
+
+def _unnamed_states(body: str, cited: Sequence[Passage], gaz: Gazetteer | None = None) -> list[str]:
     """Member states named in `body` but in none of the cited passages. Longer names are matched
-    first and masked, so 印度尼西亚 does not also count as 印度."""
-    names = sorted(((n, e.zh_names) for e in states for n in e.names), key=lambda x: -len(x[0]))
+    first and masked, so 印度尼西亚 does not also count as 印度. (Name by name rather than one pass
+    of the alternation: a masked name can free a shorter one next to it, as UK in 联合王国UK.)"""
+    gate, names = _state_patterns(gaz or load_entities())
+    if not gate.search(body):
+        return []
     source = " ".join(p.chunk.text + " " + _header(p) for p in cited)
     missing = []
-    for name, zh_names in names:
-        pattern = re.escape(name) if has_cjk(name) else rf"\b{re.escape(name)}\b"
-        if re.search(pattern, body):
-            body = re.sub(pattern, "\0", body)
+    for name, pattern, zh_names in names:
+        if pattern.search(body):
+            body = pattern.sub("\0", body)
             if not any(z in source for z in zh_names):
                 missing.append(name)
     return missing
@@ -132,7 +150,6 @@ def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: Tokenizer
     each removed entry: {sentence, reason, markers, support}."""
     tok = tokenizer or default_tokenizer()
     text = re.sub(r"[【［](\d+)[】］]", r"[\1]", text)  # full-width brackets some models write
-    states = [e for e in entities() if e.member_state]
     kept, removed = [], []
     for sentence in split_answer(text):
         markers = markers_of(sentence)
@@ -154,7 +171,7 @@ def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: Tokenizer
                 reason = "no_checkable_content"
             elif support < threshold:
                 reason = "unsupported"
-            elif _unnamed_states(body, cited, states):
+            elif _unnamed_states(body, cited):
                 reason = "speaker_not_in_cited_passage"
             elif _unsupported_symbols(body, cited):
                 reason = "symbol_not_in_cited_passage"
@@ -240,9 +257,9 @@ class LLMAnswerer:
             return self._fallback(question, lang, given, "no sentence of the LLM answer was supported by "
                                   "its cited passages; extractive answer returned", **checks)
         kept, citations = renumber(kept, given)
+        speaker_check = "on" if any(e.member_state for e in load_entities()) else "off: no member-state table"
         return Answer(question, kept, True, citations,
-                      {"mode": "llm", "llm_model": self.model_name, **checks,
-                       "speaker_check": "on" if any(e.member_state for e in entities()) else "off: no member-state table"})
+                      {"mode": "llm", "llm_model": self.model_name, **checks, "speaker_check": speaker_check})
 
 
 def chat_model_from_env(env: dict[str, str] | None = None) -> BaseChatModel | None:

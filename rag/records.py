@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 UNDOCS_URL = "https://undocs.org/zh/{symbol}"
 
@@ -32,7 +33,7 @@ class Document:
 
     @property
     def url(self) -> str | None:
-        return UNDOCS_URL.format(symbol=self.symbol) if self.symbol else None
+        return UNDOCS_URL.format(symbol=quote(self.symbol, safe="/()")) if self.symbol else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"url": self.url}

@@ -4,6 +4,7 @@ import pytest
 
 from rag.answer import (abstain, absent_speaker_message, compose_extractive, english_name, frame,
                         sentences_of)
+from rag.entities import load_entities
 
 KENYA = ("多年来，肯尼亚参加了联合国在世界各地的维和行动。我们认为，应该推动社交媒体公司满足特派团的需求，"
          "删除煽动暴力的内容。技术本身并不能取代政治解决。")
@@ -98,6 +99,15 @@ def test_en_frame_wraps_chinese_quotation(kenya, answer_tokenizer):
     assert ans.answer.startswith("Kenya (基马尼先生（肯尼亚), S/PV.8838) said: “")
     assert ans.answer.endswith("” [1]")
     check_grounded(ans)
+
+
+def test_en_name_of_short_record_and_alias_forms():
+    gaz = load_entities()
+    assert gaz.en_name("大不列颠及北爱尔兰联合王国") == gaz.en_name("联合王国") == gaz.en_name("英国") \
+        == "United Kingdom of Great Britain and Northern Ireland"
+    assert gaz.en_name("秘书长") == gaz.en_name("古特雷斯") == "The Secretary-General"  # bodies and roles: "The "
+    assert gaz.en_name("主席") == english_name("主席") == "The President"
+    assert gaz.en_name("戴兵") is None and gaz.en_name("UK") is None  # Chinese names only
 
 
 def test_en_frame_falls_back_to_chinese_label(passage):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -113,8 +114,16 @@ def _by_doc(corpus, doc_id: str) -> list[Chunk]:
     return [c for c in corpus[1] if c.doc_id == doc_id]
 
 
-def test_chunker_version_is_a_string():
-    assert isinstance(CHUNKER_VERSION, str) and CHUNKER_VERSION
+# sha256 of every chunk of the real corpus, one sorted-key JSON line each, as of this chunker version.
+GOLDEN_CHUNKER_VERSION = "1"
+GOLDEN_CHUNKS_SHA256 = "5d7b9338b1373d7cac9405bbe08a7f3de5d52030dae83fc43397a356ccfd68f9"
+
+
+def test_chunk_output_matches_golden_hash(corpus):
+    lines = "\n".join(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True) for c in corpus[1])
+    digest = hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    assert (CHUNKER_VERSION, digest) == (GOLDEN_CHUNKER_VERSION, GOLDEN_CHUNKS_SHA256), (
+        "chunk output changed: if intended, bump rag.chunks.CHUNKER_VERSION and update this hash")
 
 
 def test_offsets_roundtrip_and_ids(corpus):

@@ -14,8 +14,8 @@ import pytest
 
 from rag.baselines import NaiveBaseline, split_document
 from rag.corpus import load_manifest
-from rag.evaluate import (QAFormatError, Evidence, QAItem, Report, check_gold, evaluate,
-                          format_table, load_qa, load_sources, percentile, run_eval, speaker_ok)
+from rag.evaluate import Report, evaluate, format_table, percentile, run_eval, speaker_ok
+from rag.qa import Evidence, QAFormatError, QAItem, check_gold, load_qa, load_sources
 from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerInfo, chunk_id
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,8 @@ from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
 from conftest import RaisingChatModel
-from rag.llm import LLMAnswerer, chat_model_from_env, check_answer, format_passages, renumber, split_answer
+from rag.llm import (LLMAnswerer, _unnamed_states, chat_model_from_env, check_answer, format_passages, renumber,
+                     split_answer)
 from rag.prompts import PromptError, load_answer_prompt, load_template
 
 KENYA = ("多年来，肯尼亚参加了联合国在世界各地的维和行动。我们认为，应该推动社交媒体公司满足特派团的需求，"
@@ -86,6 +87,12 @@ def test_wrong_speaker_is_removed(passages, answer_tokenizer):
     _, removed = check_answer("中国认为，应该推动社交媒体公司满足特派团的需求。[2]", passages,
                               tokenizer=answer_tokenizer)
     assert [r["reason"] for r in removed] == ["speaker_not_in_cited_passage"]
+
+
+def test_state_names_are_matched_longest_first_then_masked():
+    assert _unnamed_states("印度尼西亚和印度都支持。", []) == ["印度尼西亚", "印度"]
+    assert _unnamed_states("印度尼西亚支持。", []) == ["印度尼西亚"]  # no 印度 inside it
+    assert _unnamed_states("特派团需要资源。", []) == []
 
 
 def test_invented_symbol_is_removed_and_a_true_one_kept(passages, answer_tokenizer):
