@@ -193,6 +193,7 @@ def serve(host, port, name, corpus_dir, model_spec) -> None:
     def load():
         click.echo(f"loading index {name} (building it if missing or stale)...", err=True)
         pipeline, built = build_and_load(corpus_dir, index_dir(name), model_spec, progress=True)
+        pipeline.warm_up()
         click.echo(f"index {name}: {len(pipeline.chunks)} chunks ({'built' if built else 'current'})",
                    err=True)
         return pipeline

@@ -13,6 +13,7 @@ for 维和 still meets 维和人员 while the whole term ranks an exact match hi
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import unicodedata
@@ -108,6 +109,7 @@ class Tokenizer:
         if self._jieba is None:
             import jieba
 
+            jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to show
             tok = jieba.Tokenizer()
             for word in self.words():
                 tok.add_word(word)

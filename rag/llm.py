@@ -144,6 +144,21 @@ def _squash(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).upper()
 
 
+def _other_speakers(body: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> list[str]:
+    """Speakers of the candidate passages (person names such as 戴兵, and the roles 秘书长 and
+    主席) that the sentence names although no cited passage names them: a sentence crediting
+    China's words to the Secretary-General cites China's passage and names 秘书长."""
+    source = " ".join(p.chunk.text + " " + _header(p) for p in cited)
+    names = set()
+    for p in passages:
+        info = p.chunk.speaker_info
+        if info and info.name:
+            names.update(n for n in re.split(r"[、·]", info.name) if len(n) >= 2)
+        if info and info.role in ("主席", "秘书长"):
+            names.add(info.role)
+    return sorted(n for n in names if n in body and n not in source)
+
+
 def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: TokenizerLike | None = None,
                  threshold: float = SUPPORT_THRESHOLD) -> tuple[str, list[dict[str, Any]]]:
     """(kept text, removed sentences). Kept sentences keep their original markers (see `renumber`);
@@ -171,7 +186,7 @@ def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: Tokenizer
                 reason = "no_checkable_content"
             elif support < threshold:
                 reason = "unsupported"
-            elif _unnamed_states(body, cited):
+            elif _unnamed_states(body, cited) or _other_speakers(body, cited, passages):
                 reason = "speaker_not_in_cited_passage"
             elif _unsupported_symbols(body, cited):
                 reason = "symbol_not_in_cited_passage"

@@ -68,6 +68,11 @@ class Pipeline:
     def info(self) -> dict[str, Any]:
         return self.index.config
 
+    def warm_up(self) -> None:
+        """Load the model, the tokenizer and the entity tables now rather than on the first
+        question (the service calls this before it reports ready)."""
+        self.ask("维和人员的安全和安保")
+
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> SearchResult:
         return self.retriever.search(query, top_k, filters)
 

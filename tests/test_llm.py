@@ -95,6 +95,19 @@ def test_state_names_are_matched_longest_first_then_masked():
     assert _unnamed_states("特派团需要资源。", []) == []
 
 
+def test_words_credited_to_another_candidate_speaker_are_removed(passage, answer_tokenizer):
+    china = passage("第一，新技术应用要以增进维和人员安全为重点。", rank=1, speaker="戴兵先生（中国）",
+                    affiliation="中国", name="戴兵")
+    sg = passage("数字化转型已在我们的各项维和行动中深入开展。", rank=2, speaker="秘书长",
+                 affiliation="秘书长", name="安东尼奥·古特雷斯", role="秘书长")
+    wrong = "秘书长指出，新技术应用要以增进维和人员安全为重点。[1]"
+    _, removed = check_answer(wrong, [china, sg], tokenizer=answer_tokenizer)
+    assert [r["reason"] for r in removed] == ["speaker_not_in_cited_passage"]
+    right = "戴兵指出，新技术应用要以增进维和人员安全为重点。[1]"
+    kept, removed = check_answer(right, [china, sg], tokenizer=answer_tokenizer)
+    assert removed == [] and kept == right
+
+
 def test_invented_symbol_is_removed_and_a_true_one_kept(passages, answer_tokenizer):
     invented = "肯尼亚在S/PV.9999中指出，应该推动社交媒体公司满足特派团的需求。[2]"
     _, removed = check_answer(invented, passages, tokenizer=answer_tokenizer)
