@@ -54,8 +54,8 @@ def chunks(corpus_dir: Path, doc_id: str | None, as_json: bool) -> None:
             click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
         else:
             who = (c.speaker or "-")[:24]
-            click.echo(f"{(c.symbol or c.doc_id)[:22]:22}  {c.paragraph:>6}  {who:24}  "
-                       f"{c.text[:40]}")
+            preview = " ".join(c.text.split())[:40]
+            click.echo(f"{(c.symbol or c.doc_id)[:22]:22}  {c.paragraph:>8}  {who:24}  {preview}")
 
 
 @main.command()
@@ -133,7 +133,7 @@ def search(query, top_k, as_json, doc, speaker, doc_type, date_from, date_to, na
     for p in result.passages:
         c = p.chunk
         click.echo(f"[{p.rank}] {c.symbol or c.doc_id}  {c.paragraph}  {c.speaker or '-'}  "
-                   f"({p.score:.4f})\n    {c.text[:160]}")
+                   f"({p.score:.4f})\n    {' '.join(c.text.split())[:160]}")
 
 
 @main.command()
