@@ -71,7 +71,8 @@ def model(force: bool) -> None:
 @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
 @click.option("--name", default="default", show_default=True)
 @click.option("--model", "model_spec", default=None, help="Model path or name (default: RAG_MODEL or the bundled one).")
-@click.option("--factory", default=None, help="FAISS index factory string (default Flat; e.g. HNSW32).")
+@click.option("--factory", default=None,
+              help="FAISS index factory string, e.g. HNSW32 (default: the existing index's, else Flat).")
 @click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
 @friendly_errors
 def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str | None, force: bool) -> None:
@@ -81,7 +82,7 @@ def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str 
     from rag.pipeline import index_dir
     encoder = Embedder(resolve_model(model_spec))
     path, built = index_mod.build(corpus_dir, index_dir(name), encoder, progress=True, force=force,
-                                  factory=factory or index_mod.DEFAULT_FACTORY)
+                                  factory=factory)
     config = index_mod.read_config(path)
     click.echo(json.dumps({"index": str(path), "built": built, "chunks": config["n_chunks"],
                            "model": config["model_id"]}, ensure_ascii=False))

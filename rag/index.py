@@ -116,10 +116,12 @@ def _faiss_index(vectors: np.ndarray, factory: str) -> Any:
     return index
 
 
-def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str = DEFAULT_FACTORY,
+def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str | None = None,
           force: bool = False, progress: bool = False) -> tuple[Path, bool]:
-    """Build the index at `path` unless it is current. Returns (path, built?)."""
+    """Build the index at `path` unless it is current. Returns (path, built?). Without a
+    `factory`, the existing index's FAISS type is kept (else the default, exact inner product)."""
     _repair(path)
+    factory = factory or (read_config(path) or {}).get("faiss_factory") or DEFAULT_FACTORY
     documents, chunks = chunk_corpus(corpus_dir)
     tokenizer = Tokenizer()
     expected = expected_config(corpus_dir, chunks, tokenizer, encoder, factory)

@@ -83,7 +83,9 @@ def test_a_swap_cut_short_by_a_crash_is_repaired(corpus: Path, tmp_path: Path) -
 
 def test_a_faiss_factory_string_builds_an_approximate_index(corpus: Path, tmp_path: Path) -> None:
     path, _ = index_mod.build(corpus, tmp_path / "idx", HashEncoder(), factory="HNSW16")
+    assert not index_mod.build(corpus, path, HashEncoder())[1]  # a later build keeps the type
     loaded = index_mod.load(path, HashEncoder())
+    assert loaded.config["faiss_factory"] == "HNSW16"
     q = HashEncoder().encode_queries(["维和人员的安全"])
     _, rows = loaded.dense.search(q, loaded.dense.ntotal)
     assert (rows[0] >= 0).sum() == loaded.dense.ntotal  # searched widely enough to rank every row
