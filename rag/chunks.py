@@ -16,11 +16,12 @@ from pathlib import Path
 from rag.corpus import CorpusError, load_manifest, read_source
 from rag.records import Chunk, Document, Paragraph, SpeakerInfo, chunk_id
 from rag.reflow import char_offsets, reflow, sub_paragraph
+from rag.sentences import CHUNK_ENDS, CLOSERS
 from rag.speakers import document_speaker, split_record
 
 CHUNKER_VERSION = "1"
 MIN_CHARS = 30  # a paragraph shorter than this is merged into the next one of the same turn
-SENTENCE_END_RE = re.compile(r"[。！？；!?;][”’」』）)]*")
+SENTENCE_END_RE = re.compile(f"[{CHUNK_ENDS}][{CLOSERS}]*")
 
 
 @dataclass(frozen=True)

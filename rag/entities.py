@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.lexical import DATA, TERMS_FILE, has_cjk, read_terms
 from rag.records import SpeakerInfo
+from rag.text import nfkc
 
 STATES_FILE = DATA / "member_states.tsv"
 ORGANS_FILE = DATA / "organs.tsv"
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
 
 
 # ---------------------------------------------------------------- entity tables
@@ -96,7 +92,7 @@ class Gazetteer:
         self._index: dict[str, frozenset[str]] = {}
         self._canon: dict[str, frozenset[str]] = {}
         for ent in self.entities:
-            names = frozenset(_nfkc(n).casefold() for n in ent.names())
+            names = frozenset(nfkc(n).casefold() for n in ent.names())
             for n in names:
                 self._index[n] = self._index.get(n, frozenset()) | names
                 self._canon[n] = self._canon.get(n, frozenset()) | {ent.canonical}
@@ -119,7 +115,7 @@ class Gazetteer:
 
     def aliases(self, name: str) -> frozenset[str]:
         """Casefolded names equivalent to `name` (itself included)."""
-        key = _nfkc(name).strip().casefold()
+        key = nfkc(name).strip().casefold()
         return self._index.get(key, frozenset()) | {key}
 
     def en_name(self, zh: str) -> str | None:
@@ -145,11 +141,11 @@ class Gazetteer:
         """What a name stands for: the canonical names of the entity it is ('UK' -> 联合王国), else
         of the entities named inside it ('澳大利亚和乌拉圭常驻联合国代表' -> 澳大利亚, 乌拉圭), plus
         the name itself (casefolded) for names no table knows (戴兵)."""
-        key = _nfkc(name).strip().casefold()
+        key = nfkc(name).strip().casefold()
         if key not in self._keys:
             found = self._canon.get(key)
             if found is None:
-                spans = _longest(_spans(_nfkc(name).strip(), [*self.matchers, *self.blockers]))
+                spans = _longest(_spans(nfkc(name).strip(), [*self.matchers, *self.blockers]))
                 found = frozenset(s.entity.canonical for s in spans if s.entity is not None)
             self._keys[key] = found | {key}
         return self._keys[key]
@@ -216,7 +212,7 @@ Matcher = tuple[re.Pattern[str], "Entity | None"]
 def _pattern(name: str) -> re.Pattern[str]:
     """Chinese names match as substrings; Latin names on word boundaries, case-insensitively
     except acronyms (US, UK, EU: 'us' is a pronoun)."""
-    name = _nfkc(name)
+    name = nfkc(name)
     if has_cjk(name):
         return re.compile(re.escape(name))
     acronym = name.replace(".", "").isupper() and len(name) <= 5
@@ -272,7 +268,7 @@ def _is_content(text: str, span: _Span, first_speaker_end: int | None) -> bool:
 def mentioned_entities(question: str, matchers: Iterable[Matcher]) -> tuple[list[tuple[Entity, str]], list[Entity]]:
     """(speakers as (entity, surface), other names) in the question, in order of mention. Other
     names: addressees, the setting, the reported content (see the cue patterns above)."""
-    text = _nfkc(question)
+    text = nfkc(question)
     speakers: list[tuple[Entity, str]] = []
     others: list[Entity] = []
     first_end: int | None = None
@@ -290,7 +286,7 @@ def mentioned_entities(question: str, matchers: Iterable[Matcher]) -> tuple[list
 
 def label_parts(label: str) -> list[str]:
     """'戴兵先生（中国）' -> ['戴兵', '中国']; '印度 (主席以本国身份发言)' -> ['印度']; '主席(以英语发言)' -> ['主席']."""
-    label = _nfkc(label)
+    label = nfkc(label)
     parts = [p for p in re.findall(r"\(([^()]*)\)", label) if "发言" not in p]
     head = re.sub(r"\([^()]*\)", "", label).strip()
     head = re.sub(r"(?:先生|女士|阁下|夫人|博士)$", "", head).strip()
@@ -304,7 +300,7 @@ def _speaker_names(speaker: SpeakerInfo | str) -> list[str]:
     if isinstance(speaker, SpeakerInfo):
         role = speaker.role if speaker.capacity != "national" else None
         names = [speaker.affiliation, role, *person_names(speaker.name or "")]
-        return [_nfkc(s).strip() for s in names if s]
+        return [nfkc(s).strip() for s in names if s]
     return label_parts(speaker)
 
 

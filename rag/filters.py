@@ -17,12 +17,12 @@ import numpy as np
 
 from rag.query import QueryIntent, speaker_matches
 from rag.records import Chunk, Document, Filters
+from rag.text import squash
 
 STATE_KINDS = ("state", "observer")
 
 
-def _norm(s: str) -> str:
-    return "".join(s.split()).replace("（", "(").replace("）", ")")
+_norm = squash  # NFKC, whitespace removed: `Ｓ／PV.8838` and `S/RES/2518(2020)` match as written
 
 
 def chunk_matches(chunk: Chunk, doc: Document, f: Filters) -> bool:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from pathlib import Path
 
 from rag.lexical import DATA, has_cjk
+from rag.text import nfkc
 
 GLOSSARY_FILE = DATA / "glossary_en_zh.tsv"
 
@@ -37,7 +37,7 @@ _EDGE_R = r"(?![a-z0-9])"
 
 def normalize(text: str) -> str:
     """NFKC, straight apostrophes, lowercase: the form both table and question are matched in."""
-    return unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'").lower()
+    return nfkc(text).replace("\u2019", "'").replace("\u2018", "'").lower()
 
 
 def key(surface: str) -> str:

@@ -3,8 +3,8 @@
 The tokenizer owns a private `jieba.Tokenizer` (no global jieba state). Its user dictionary is
 `rag/data/un_terms.txt` plus every Chinese name and alias in `rag/data/member_states.tsv` and
 `rag/data/organs.tsv`; it is loaded on first use. Document symbols (S/PV.8838, S/RES/2518 (2020),
-S/2021/681, A/65/698, 2589(2021)) become single normalized tokens: NFKC, no spaces, lowercase
-("s/res/2518(2020)"); a resolution symbol also yields its bare form "2518(2020)" so that
+S/2021/681, A/65/698, 2589(2021)) become single tokens, `rag.text.symbol_key`: NFKC, no spaces,
+lowercase ("s/res/2518(2020)"); a resolution symbol also yields its bare form "2518(2020)" so that
 "第2518(2020)号决议" and "S/RES/2518 (2020)" meet. Words are cut in jieba's search mode: a long
 term yields itself and the dictionary words inside it (维和人员 -> 维和, 人员, 维和人员), so a query
 for 维和 still meets 维和人员 while the whole term ranks an exact match higher.
@@ -24,19 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from rag.text import SYMBOL_TOKEN_RE, nfkc, symbol_key
+
 DATA = Path(__file__).parent / "data"
 TERMS_FILE = DATA / "un_terms.txt"
 TABLE_FILES = (DATA / "member_states.tsv", DATA / "organs.tsv")
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
-# Full symbols (S/..., A/..., E/...) with an optional year in brackets, and bare resolution
-# numbers with a year: 2518 (2020). Applied to NFKC text, so full-width forms are covered.
-SYMBOL_RE = re.compile(
-    r"(?<![A-Za-z0-9/])(?:[SAE]\s*/\s*(?:[A-Za-z]+\s*[./]\s*)*\d+(?:\s*/\s*\d+)*"
-    r"(?:\s*\(\s*(?:19|20)\d\d\s*\))?"
-    r"|\d{3,4}\s*\(\s*(?:19|20)\d\d\s*\))"
-)
 _RES_YEAR = re.compile(r"^s/res/(\d+\(\d{4}\))$")
 
 STOPWORDS = frozenset(
@@ -49,11 +44,6 @@ STOPWORDS = frozenset(
 def has_cjk(text: str) -> bool:
     """True when the text holds at least one CJK ideograph."""
     return bool(_CJK.search(text))
-
-
-def normalize_symbol(raw: str) -> str:
-    """NFKC, spaces removed, lowercase: 'S/RES/2518 (2020)' -> 's/res/2518(2020)'."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).lower()
 
 
 def _is_noise(tok: str) -> bool:
@@ -117,12 +107,12 @@ class Tokenizer:
         return self._jieba
 
     def tokenize(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text)
+        text = nfkc(text)
         tokens: list[str] = []
         pos = 0
-        for m in SYMBOL_RE.finditer(text):
+        for m in SYMBOL_TOKEN_RE.finditer(text):  # full-width forms are covered: text is NFKC
             tokens.extend(self._cut(text[pos:m.start()]))
-            sym = normalize_symbol(m.group())
+            sym = symbol_key(m.group())
             tokens.append(sym)
             bare = _RES_YEAR.match(sym)
             if bare:

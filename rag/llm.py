@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,15 +42,17 @@ from rag.lexical import has_cjk
 from rag.prompts import load_answer_prompt
 from rag.query import find_refs
 from rag.records import Answer, Passage
+from rag.sentences import FULL_STOPS, QUOTE_CLOSERS
+from rag.text import nfkc, squash
 
 SUPPORT_THRESHOLD = 0.5
 MIN_CONTENT_TOKENS = 2
 NO_ANSWER = "NO_ANSWER"
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
-# A sentence ends at 。！？!? or at an English full stop (not after a digit), plus closing quotes
-# and the markers that follow; a line break always ends one.
-_END = re.compile(r"(?:[。！？!?]+|(?<=[^\d\s])\.(?=\s|$|\[))[”’」』）)\"']*"
+# A sentence ends at FULL_STOPS (。！？!?) or at an English full stop (not after a digit), plus
+# closing quotes and the markers that follow; a line break always ends one.
+_END = re.compile(rf"(?:[{FULL_STOPS}]+|(?<=[^\d\s])\.(?=\s|$|\[))[{QUOTE_CLOSERS}]*"
                   r"(?:\s*\[\d+(?:\s*[,，、]\s*\d+)*\])*|\n+")
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"|「([^」]+)」")
 # Words an answer uses to attribute a statement, not to say what was stated: not checked.
@@ -124,13 +125,13 @@ def _unnamed_states(body: str, cited: Sequence[Passage], gaz: Gazetteer | None =
 def _unsupported_symbols(body: str, cited: Sequence[Passage]) -> list[str]:
     """Document symbols the sentence names that are neither a cited passage's own symbol nor
     written in a cited passage's text: an invented or misattributed symbol."""
-    own = {_squash(p.chunk.symbol) for p in cited if p.chunk.symbol}
-    texts = [_squash(p.chunk.text) for p in cited]
+    own = {_key(p.chunk.symbol) for p in cited if p.chunk.symbol}
+    texts = [_key(p.chunk.text) for p in cited]
     out = []
-    body = unicodedata.normalize("NFKC", body)  # the offsets find_refs gives are into this form
+    body = nfkc(body)  # the offsets find_refs gives are into this form
     for ref in find_refs(body):
-        written = _squash(body[ref.start:ref.end])
-        shown = _squash(ref.display())
+        written = _key(body[ref.start:ref.end])
+        shown = _key(ref.display())
         number = re.search(r"\d{3,}(?:/\d+)?", written)
         if shown in own or written in own:
             continue
@@ -140,8 +141,9 @@ def _unsupported_symbols(body: str, cited: Sequence[Passage]) -> list[str]:
     return out
 
 
-def _squash(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split()).upper()
+def _key(text: str) -> str:
+    """squash, uppercase: symbols and passage texts compared regardless of spacing and case."""
+    return squash(text).upper()
 
 
 def _other_speakers(body: str, cited: Sequence[Passage], passages: Sequence[Passage]) -> list[str]:

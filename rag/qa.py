@@ -11,19 +11,17 @@ with the metrics in rag.evaluate.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.corpus import load_manifest, read_source
+from rag.text import squash
 
 LANGS = ("zh", "en")
 _QA_FIELDS = {"id", "question", "lang", "answerable", "evidence"}
 _EVIDENCE_FIELDS = {"doc", "quote", "speaker"}
-_WS = re.compile(r"\s+")
 
 
 class QAFormatError(ValueError):
@@ -130,8 +128,7 @@ def check_gold(items: Iterable[QAItem], sources: Mapping[str, str]) -> list[str]
     return problems
 
 
-def norm(text: str) -> str:
-    return _WS.sub("", unicodedata.normalize("NFKC", text))
+norm = squash  # the name rag.evaluate and the QA format documentation use
 
 
 def load_sources(corpus_dir: str | Path) -> tuple[dict[str, str], dict[str, str | None]]:

@@ -8,7 +8,6 @@ Entity names come from data tables through rag.entities, never from literals in 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,13 +16,10 @@ from rag.entities import (Entity, Gazetteer, entity_matchers, label_parts, load_
                           mentioned_entities, speaker_matches)
 from rag.lexical import has_cjk
 from rag.records import Document, Filters, SpeakerInfo
+from rag.text import SYMBOL_RE, canonical_symbol, nfkc
 
 __all__ = ["Entity", "Gazetteer", "QueryIntent", "SpeakerRef", "find_doc_types", "find_refs",
            "load_entities", "parse_query", "speaker_matches"]
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
 
 
 @dataclass(frozen=True)
@@ -61,8 +57,7 @@ _YEAR = r"(?:\s*\(\s*((?:19|20)\d\d)\s*\))?"
 REF_PATTERNS = (
     ("res", re.compile(r"(?<![A-Za-z0-9/])S\s*/\s*RES\s*/\s*(\d+)" + _YEAR, re.I)),
     ("pv", re.compile(r"(?<![A-Za-z0-9/])S\s*/\s*PV\s*\.\s*(\d+)()", re.I)),
-    ("sym", re.compile(r"(?<![A-Za-z0-9/])((?:[SAE])\s*/\s*(?:[A-Za-z]+\s*[./]\s*)*\d+(?:\s*/\s*\d+)*"
-                       r"(?:\s*\(\s*(?:19|20)\d\d\s*\))?)")),
+    ("sym", SYMBOL_RE),
     ("res", re.compile(r"第\s*(\d+)" + _YEAR + r"\s*号\s*决议")),
     ("res", re.compile(r"\bresolutions?\s+(?:No\.\s*)?(\d+)" + _YEAR, re.I)),
     # Security Council meetings are numbered in the thousands: 第3次会议 is no symbol
@@ -73,21 +68,16 @@ REF_PATTERNS = (
 )
 
 
-def _norm_symbol(raw: str) -> str:
-    s = re.sub(r"\s+", "", _nfkc(raw)).upper()
-    return re.sub(r"\((\d{4})\)$", r" (\1)", s)
-
-
 def find_refs(question: str) -> list[_Ref]:
     """Document references in the question, earliest pattern first, never overlapping."""
-    text = _nfkc(question)
+    text = nfkc(question)
     refs: list[_Ref] = []
     for kind, pat in REF_PATTERNS:
         for m in pat.finditer(text):
             if any(m.start() < r.end and r.start < m.end() for r in refs):
                 continue
             if kind == "sym":
-                refs.append(_Ref("sym", None, None, _norm_symbol(m.group(1)), m.start(), m.end()))
+                refs.append(_Ref("sym", None, None, canonical_symbol(m.group()), m.start(), m.end()))
             else:
                 year = int(m.group(2)) if m.group(2) else None
                 refs.append(_Ref(kind, int(m.group(1)), year, None, m.start(), m.end()))
@@ -99,7 +89,7 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
     references (routed to their document) and the named speakers in `consumed_speakers`. What is
     left is what the passage itself must say, so a document's title or a passage that merely
     names the speaker no longer outranks the passage that answers."""
-    text = _nfkc(intent.question)
+    text = nfkc(intent.question)
     if intent.doc_ids:
         for ref in reversed(find_refs(text)):
             text = text[:ref.start] + " " + text[ref.end:]
@@ -110,7 +100,7 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
 
 
 def _doc_matches(ref: _Ref, doc: Document) -> bool:
-    symbols = {_norm_symbol(s) for s in (doc.symbol, doc.id) if s}
+    symbols = {canonical_symbol(s) for s in (doc.symbol, doc.id) if s}
     if ref.kind == "sym":
         return ref.symbol in symbols
     if ref.kind == "pv":
@@ -186,7 +176,7 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
       Each is present when a corpus speaker matches it (`speaker_matches`), else it is missing.
     """
     gaz = gazetteer or load_entities()
-    text = _nfkc(question)
+    text = nfkc(question)
     refs = find_refs(text)
     doc_ids: list[str] = []
     unknown: list[str] = []

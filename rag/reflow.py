@@ -22,9 +22,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rag.records import Paragraph
+from rag.sentences import LINE_CLOSERS, LINE_ENDS
 
-TERMINALS = "。！？；…：:!?;"
-CLOSERS = "”’」』）)》〉】\"'"
 LINE_START_PUNCT = "。，、；：！？）)》」』”’…,.;:"
 LINES_MIN_WIDTH = 45  # median width above which a file is one paragraph per line
 MARK_SHARE = 0.2  # share of lines with trailing whitespace that marks the 35-col layout
@@ -87,8 +86,8 @@ def wrap_width(lines: list[Line]) -> float:
 
 
 def ends_sentence(s: str) -> bool:
-    s = s.rstrip(CLOSERS) if s and s[-1] in CLOSERS else s
-    return bool(s) and s[-1] in TERMINALS
+    s = s.rstrip(LINE_CLOSERS) if s and s[-1] in LINE_CLOSERS else s
+    return bool(s) and s[-1] in LINE_ENDS
 
 
 def _group_lines_layout(lines: list[Line], layout: str) -> list[list[Line]]:

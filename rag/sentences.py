@@ -1,4 +1,10 @@
-"""Sentence splitting for Chinese (and mixed) text, shared by indexing and answer composition."""
+"""Sentence splitting for Chinese (and mixed) text, shared by indexing and answer composition, and
+the punctuation sets every module uses to decide where a sentence ends.
+
+The sets nest (each adds to the one before) and differ on purpose (see the comment on each); they
+are not to be merged: stored sentence vectors, golden-hashed chunks and the reflowed paragraphs
+depend on them.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,27 @@ import re
 
 SPLITTER_VERSION = "1"  # bump when split_sentences changes: stored sentence vectors depend on it
 
-# A sentence ends at 。！？；!? (and a run of them), plus any closing quotes/brackets right after.
-_SENTENCE = re.compile(r"[^。！？；!?]*(?:[。！？；!?]+[”’」』）)\"']*|$)")
+# 。！？!?: a sentence surely ended. A speaker header's rest must hold one to be speech (a list
+# entry ends at ；, rag.speakers); LLM answers are split (rag.llm) and streamed (service) at them.
+FULL_STOPS = "。！？!?"
+# + ；: the sentences of a passage (split_sentences: answer sentences, stored sentence vectors).
+SENTENCE_ENDS = FULL_STOPS + "；"
+# + ASCII ;: where a long paragraph may be cut into chunks (rag.chunks, golden-hashed output).
+CHUNK_ENDS = SENTENCE_ENDS + ";"
+# + … ： and ASCII :: a PDF line ending here may end its paragraph (rag.reflow, layout only): a line ending at
+# a colon is a speaker header or a list's lead-in, and what follows starts a new paragraph.
+LINE_ENDS = CHUNK_ENDS + "…：:"
+
+# Closing quotes and brackets that stay with the sentence they end.
+CLOSERS = "”’」』）)"  # rag.chunks (golden-hashed output): no straight quotes
+QUOTE_CLOSERS = CLOSERS + "\"'"  # split_sentences, rag.llm
+LINE_CLOSERS = QUOTE_CLOSERS + "》〉】"  # rag.reflow: stripped from a line's end before LINE_ENDS
+# rag.speakers, after FULL_STOPS, where a glued speaker header may start: no 」』 (kept as found;
+# turn boundaries, hence the golden-hashed chunks, depend on it).
+HEADER_CLOSERS = "”’）)"
+
+# A sentence ends at a run of SENTENCE_ENDS, plus any closing quotes/brackets right after.
+_SENTENCE = re.compile(rf"[^{SENTENCE_ENDS}]*(?:[{SENTENCE_ENDS}]+[{QUOTE_CLOSERS}]*|$)")
 
 
 def split_sentences(text: str) -> list[str]:

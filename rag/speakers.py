@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from rag.corpus import CorpusError
 from rag.records import Document, Paragraph, SpeakerInfo
 from rag.reflow import char_offsets, sub_paragraph
+from rag.sentences import FULL_STOPS, HEADER_CLOSERS
 
 CHAIR = "主席"
 CHAIR_AFFILIATION = "安全理事会主席"
@@ -34,7 +35,8 @@ HEADER_RE = re.compile(
 )
 TITLE_RE = re.compile(r"^[\u4e00-\u9fff]{1,8}$")
 LANG_RE = re.compile(r"^以\S{1,10}发言$")
-SENTENCE_END = re.compile(r"[。！？!?]")
+SENTENCE_END = re.compile(f"[{FULL_STOPS}]")
+ENDS_SENTENCE = re.compile(f"[{FULL_STOPS}][{HEADER_CLOSERS}]*$")
 NATIONAL_RE = re.compile(r"^我现在以(?P<who>[^，。；]{1,30}?)的身份发言")
 RESUME_RE = re.compile(r"^我现在(?:恢复|重新)[^，。；]{0,20}?主席的?职(?:能|务|责)")
 ANNOTATION_RE = re.compile(r"^(?:上午|下午|晚上)?\d{1,2}时(?:\d{1,2}分)?(?:开会|散会|休会|复会|暂停|继续)。?$")
@@ -100,7 +102,7 @@ def _split_points(source: str, para: Paragraph) -> list[int]:
     points = []
     text = para.text
     for k in range(1, len(text)):
-        if text[k - 1] not in "。！？!?”’）)" or not re.search(r"[。！？!?][”’）)]*$", text[:k]):
+        if text[k - 1] not in FULL_STOPS + HEADER_CLOSERS or not ENDS_SENTENCE.search(text[:k]):
             continue
         line_start = source.rfind("\n", 0, offs[k]) + 1
         at_line_start = not source[line_start:offs[k]].strip()

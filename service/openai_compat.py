@@ -23,12 +23,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from rag.records import Answer
+from rag.sentences import FULL_STOPS
 from service.errors import ApiError, check_question
 from service.runtime import Runtime
 from service.schemas import ChatMessage, ChatRequest
 
 MODELS = {"unrag": "extractive", "unrag-llm": "llm"}  # model id -> answer mode
-_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+_SENTENCE_END = re.compile(f"(?<=[{FULL_STOPS}\n])")
 
 
 def question_of(messages: list[ChatMessage]) -> str:

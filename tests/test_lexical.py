@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from rag.lexical import BM25, Tokenizer, has_cjk, normalize_symbol, table_words
+from rag.lexical import BM25, Tokenizer, has_cjk, table_words
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +49,6 @@ def test_lowercase_punctuation_and_stopwords_dropped(tok):
 def test_has_cjk():
     assert has_cjk("What did 中国 say")
     assert not has_cjk("What did China say about S/PV.8838?")
-
-
-def test_normalize_symbol():
-    assert normalize_symbol("S/RES/2518 （2020）") == "s/res/2518(2020)"
 
 
 def test_dictionary_includes_table_names(tok):
