@@ -184,6 +184,8 @@ def _where(p: Passage) -> tuple[str, str]:
 def speaker_en(p: Passage) -> str | None:
     """English name of the passage's speaker, or None when none is known."""
     info, label = p.chunk.speaker_info, p.chunk.speaker
+    if p.chunk.doc_type == "presidential_statement":  # not the President of any one meeting
+        return "The President of the Security Council, on behalf of the Council"
     national = info is not None and info.capacity == "national"
     if info and not national and (info.capacity == "president" or info.role == "主席"):
         return english_name("主席")

@@ -44,11 +44,13 @@ def main() -> None:
 def chunks(corpus_dir: Path, doc_id: str | None, as_json: bool) -> None:
     """The chunks of the corpus, with speakers and source offsets."""
     from rag.chunks import chunk_corpus
+    from rag.text import squash
     docs, all_chunks = chunk_corpus(corpus_dir)
-    if doc_id and not any(doc_id in (d.id, d.symbol) for d in docs):
+    wanted = squash(doc_id) if doc_id else None
+    if wanted and not any(wanted in (squash(d.id), squash(d.symbol or "")) for d in docs):
         raise click.ClickException(f"no document {doc_id!r}; known: {', '.join(d.id for d in docs)}")
     for c in all_chunks:
-        if doc_id and doc_id not in (c.doc_id, c.symbol):
+        if wanted and wanted not in (squash(c.doc_id), squash(c.symbol or "")):
             continue
         if as_json:
             click.echo(json.dumps(c.to_dict(), ensure_ascii=False))

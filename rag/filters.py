@@ -12,6 +12,7 @@ Routing rule (see README "Query understanding"):
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import numpy as np
 
@@ -19,7 +20,11 @@ from rag.query import QueryIntent, speaker_matches
 from rag.records import Chunk, Document, Filters
 from rag.text import squash
 
-STATE_KINDS = ("state", "observer")
+# Named speakers of these kinds become a hard filter; organs (安全理事会) and roles (主席) only a
+# boost: "the Council adopted…" or "主席声明…" name them without making them the speaker.
+HARD_KINDS = ("state", "observer", "person", "office")
+# "the President in his national capacity", "主席以本国身份发言": the national-capacity turns.
+NATIONAL_CAPACITY = re.compile(r"本国身份|national capacity|(?:his|her|its) (?:own|national) capacity", re.I)
 
 
 _norm = squash  # NFKC, whitespace removed: `Ｓ／PV.8838` and `S/RES/2518(2020)` match as written
@@ -37,11 +42,19 @@ def chunk_matches(chunk: Chunk, doc: Document, f: Filters) -> bool:
         return False
     if f.date_to and doc.date > f.date_to:
         return False
-    if f.speakers:
-        who = chunk.speaker_info or chunk.speaker
-        if who is None or not any(speaker_matches(who, s) for s in f.speakers):
-            return False
+    if f.speakers and not any(speaker_is(chunk, s) for s in f.speakers):
+        return False
     return True
+
+
+def speaker_is(chunk: Chunk, value: str) -> bool:
+    """The chunk's speaker is `value`: its exact label (as /v1/speakers lists it), or a name or
+    affiliation that matches through the entity tables (中国, 中方, China, 戴兵)."""
+    if chunk.speaker is None:
+        return False
+    if re.search(r"[(（]", value):  # a full label such as 印度 (主席以本国身份发言): that turn only
+        return _norm(chunk.speaker) == _norm(value)
+    return _norm(chunk.speaker) == _norm(value) or speaker_matches(chunk.speaker_info or chunk.speaker, value)
 
 
 class FilterError(ValueError):
@@ -55,16 +68,20 @@ def check_filters(index, f: Filters) -> None:
     checks = (("doc_ids", f.doc_ids, lambda v: _norm(v) in known_docs),
               ("symbols", f.symbols, lambda v: _norm(v) in known_docs),
               ("doc_types", f.doc_types, lambda v: v in {d.type for d in docs}),
-              ("speakers", f.speakers, lambda v: any(
-                  speaker_matches(c.speaker_info or c.speaker, v) for c in index.chunks if c.speaker)))
+              ("speakers", f.speakers, lambda v: any(speaker_is(c, v) for c in index.chunks)))
     for name, values, known in checks:
         unknown = [v for v in values if not known(v)]
         if unknown:
             raise FilterError(f"filters.{name}: nothing in the index matches "
                               f"{', '.join(map(repr, unknown))}")
     for name, value in (("date_from", f.date_from), ("date_to", f.date_to)):
-        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise FilterError(f"filters.{name}: expected YYYY-MM-DD, got {value!r}")
+        if value:
+            try:
+                ok = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and date.fromisoformat(value)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise FilterError(f"filters.{name}: expected a date YYYY-MM-DD, got {value!r}")
 
 
 def allowed_mask(index, f: Filters) -> np.ndarray:
@@ -74,25 +91,30 @@ def allowed_mask(index, f: Filters) -> np.ndarray:
     return np.array([chunk_matches(c, docs[c.doc_id], f) for c in index.chunks], dtype=bool)
 
 
-def intent_filters(intent: QueryIntent | None, explicit: Filters) -> tuple[Filters, dict[str, Filters]]:
+def intent_filters(intent: QueryIntent | None, explicit: Filters,
+                   national_labels: tuple[str, ...] = ()) -> tuple[Filters, dict[str, Filters]]:
     """(hard, soft) filters for a question; explicit filters always stay hard. Each soft filter
-    becomes its own boosted ranked list, named by the key."""
+    becomes its own boosted ranked list, named by the key. `national_labels`: the labels of the
+    corpus's national-capacity turns, routed to when the question asks for that capacity."""
     if intent is None:
         return explicit, {}
     present = [s for s in intent.speakers if s.present]
-    states = tuple(s.canonical for s in present if s.kind in STATE_KINDS)
-    organs = tuple(s.canonical for s in present if s.kind not in STATE_KINDS)
+    hard_speakers = tuple(s.canonical for s in present if s.kind in HARD_KINDS)
+    soft_speakers = tuple(s.canonical for s in present if s.kind not in HARD_KINDS)
+    if national_labels and NATIONAL_CAPACITY.search(intent.question):
+        hard_speakers += national_labels
+        soft_speakers = tuple(s for s in soft_speakers if s != "主席")
     hard = Filters(
         doc_ids=explicit.doc_ids or intent.doc_ids,
         symbols=explicit.symbols,
-        speakers=explicit.speakers or states,
+        speakers=explicit.speakers or hard_speakers,
         doc_types=explicit.doc_types,
         date_from=explicit.date_from,
         date_to=explicit.date_to,
     )
     soft: dict[str, Filters] = {}
-    if organs and not explicit.speakers:
-        soft["route_speaker"] = Filters(speakers=organs)
+    if soft_speakers and not explicit.speakers:
+        soft["route_speaker"] = Filters(speakers=soft_speakers)
     if intent.doc_types and not (explicit.doc_types or hard.doc_ids):
         soft["route_type"] = Filters(doc_types=intent.doc_types)
     return hard, soft

@@ -89,7 +89,8 @@ class Pipeline:
         z = diagnostics.get("dense_stats", {}).get("z")
         if not result.passages:
             return abstain(question, intent.lang, None, diagnostics | {"reason": "no passages"})
-        if z is not None and z < self.min_z and not intent.doc_ids:
+        named = diagnostics.get("filters", {})  # a named document or speaker: its own passages answer
+        if z is not None and z < self.min_z and not (named.get("doc_ids") or named.get("speakers")):
             return abstain(question, intent.lang, None,
                            diagnostics | {"reason": f"weak evidence (z={z} < {self.min_z})"})
         answer = self._compose(question, intent.lang, result.passages, mode)

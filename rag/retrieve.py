@@ -64,7 +64,8 @@ class Retriever:
         if filters is not None:
             check_filters(self.index, filters)
         intent = intent or self.understand(query)
-        hard, soft = intent_filters(intent if self.routing else None, filters or Filters())
+        hard, soft = intent_filters(intent if self.routing else None, filters or Filters(),
+                                    self._national_labels())
         allowed = allowed_mask(self.index, hard)
         diagnostics: dict[str, Any] = {"intent": intent.to_dict(), "mode": self.mode,
                                        "filters": _filters_dict(hard),
@@ -112,6 +113,10 @@ class Retriever:
                 if (allowed & holds).any():
                     lists[f"answer_type:{t}"] = _ranked(best, allowed & holds, self.depth)
         return lists
+
+    def _national_labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.speaker for c in self.index.chunks if c.speaker
+                                   and c.speaker_info and c.speaker_info.capacity == "national"))
 
     def _holds(self, type_name: str) -> np.ndarray:
         """Which chunks hold an answer of this type (computed once per type)."""

@@ -10,6 +10,7 @@ from itertools import groupby
 from typing import Any
 
 from rag.records import Chunk, Document
+from rag.text import squash
 
 
 class Catalog:
@@ -43,7 +44,9 @@ class Catalog:
     def find(self, doc_id: str) -> Document | None:
         if doc_id in self._docs:
             return self._docs[doc_id]
-        return next((d for d in self._docs.values() if d.symbol == doc_id), None)
+        key = squash(doc_id)  # S/RES/2518(2020), Ｓ／PV.8838: the written forms of a held symbol
+        return next((d for d in self._docs.values()
+                     if key in (squash(d.id), squash(d.symbol or ""))), None)
 
     def document(self, doc: Document) -> dict[str, Any]:
         """Metadata plus the document's turns in reading order, each with its chunks in order.

@@ -14,6 +14,7 @@ from typing import Any
 
 from rag.protocols import QA
 from rag.records import Answer, Filters, SearchResult
+from rag.text import squash
 from service.browse import Catalog
 from service.errors import ApiError, library_errors
 from service.schemas import FiltersIn
@@ -90,7 +91,7 @@ class Runtime:
         for name, values, known in ((f"{field}.doc_ids", filters.doc_ids, catalog.doc_ids),
                                     (f"{field}.symbols", filters.symbols, catalog.symbols),
                                     (f"{field}.doc_types", filters.doc_types, catalog.doc_types)):
-            unknown = [v for v in values if v not in known]
+            unknown = [v for v in values if squash(v) not in {squash(k) for k in known}]
             if unknown:
                 raise ApiError(422, "validation_error",
                                f"{name}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")

@@ -166,6 +166,15 @@ def test_president_in_national_capacity_is_the_country_in_english(passage):
         "India (印度 (主席以本国身份发言), S/PV.8838) said: ")
 
 
+def test_presidential_statement_in_english_speaks_for_the_council(passage):
+    p = passage("安全理事会重申其决心。", speaker="安全理事会主席（代表安理会）", affiliation="安全理事会",
+                capacity="president", role="主席", symbol="S/PRST/2021/11",
+                doc_type="presidential_statement")
+    assert frame(p, "“安全理事会重申其决心。”", 1, "en").startswith(
+        "The President of the Security Council, on behalf of the Council (安全理事会主席（代表安理会）, "
+        "S/PRST/2021/11)")
+
+
 def test_no_passages_abstains(answer_tokenizer):
     ans = compose_extractive("巴西说了什么？", "zh", [], tokenizer=answer_tokenizer)
     assert not ans.answerable and ans.citations == ()

@@ -98,3 +98,30 @@ class OtherModel:
 def test_index_built_with_one_model_refuses_another(real_index_dir: Path) -> None:
     with pytest.raises(index_mod.IndexLoadError, match="other-model"):
         index_mod.load(real_index_dir / "default", OtherModel())
+
+
+def test_the_secretary_general_named_as_speaker_is_his_own_speech(real_pipeline) -> None:
+    for question in ("What did the Secretary-General say?", "秘书长说了什么？", "What did Guterres say?"):
+        answer = real_pipeline.ask(question)
+        assert answer.answerable
+        assert {p.chunk.speaker for p in answer.citations} == {"秘书长"}
+
+
+def test_national_capacity_routes_to_that_turn(real_pipeline) -> None:
+    for question in ("What did the President say in his national capacity?", "主席以本国身份发言时说了什么？"):
+        answer = real_pipeline.ask(question)
+        assert answer.citations
+        assert {p.chunk.speaker for p in answer.citations} == {"印度 (主席以本国身份发言)"}
+
+
+def test_a_speaker_only_question_is_answered_from_that_speaker(real_pipeline) -> None:
+    for question in ("What did Russia say?", "突尼斯对技术说了什么？"):
+        answer = real_pipeline.ask(question)
+        assert answer.answerable, answer.diagnostics.get("reason")
+        assert len({p.chunk.speaker for p in answer.citations}) == 1
+
+
+def test_an_organ_named_in_passing_is_not_made_the_speaker(real_pipeline) -> None:
+    result = real_pipeline.search("主席声明要求秘书长何时提交关于简易爆炸装置的独立战略审查报告？", 3)
+    assert result.passages[0].chunk.doc_id == "S/PRST/2021/11"
+    assert "至迟于2021年12月15日" in "".join("".join(p.chunk.text.split()) for p in result.passages)
