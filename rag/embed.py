@@ -220,7 +220,9 @@ class Embedder:
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # "Loading weights 197/197" on every CLI call says nothing
         torch.set_num_threads(available_cores())
         log.info("loading embedding model %s", self.model_id)
         try:
