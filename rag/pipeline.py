@@ -30,7 +30,7 @@ PROMPTS_DIR = REPO / "prompts"
 # Abstain when the best passage stands less than this many standard deviations above the mean
 # passage score for the question (the z-score of retrieve._stats). Calibrated on eval/dev.jsonl
 # + eval/extra.jsonl with bench/abstention.py: see README "Abstention".
-MIN_Z = float(os.environ.get("RAG_MIN_Z", "1.5"))
+DEFAULT_MIN_Z = 1.5  # RAG_MIN_Z overrides it
 
 
 def index_dir(name: str = "default") -> Path:
@@ -41,7 +41,7 @@ def index_dir(name: str = "default") -> Path:
 
 class Pipeline:
     def __init__(self, index: index_mod.Index, encoder: Encoder, *, chat_model: Any = None,
-                 min_z: float = MIN_Z, retrieval_mode: str = "hybrid") -> None:
+                 min_z: float | None = None, retrieval_mode: str = "hybrid") -> None:
         self.index = index
         self.encoder = QueryMemo(encoder)
         self._sentence_vectors: dict[str, np.ndarray] | None = None
@@ -49,7 +49,7 @@ class Pipeline:
         self.tokenizer = index.bm25.tokenizer  # one jieba dictionary per process
         self.chat_model = chat_model
         self._llm: LLMAnswerer | None = None
-        self.min_z = min_z
+        self.min_z = min_z if min_z is not None else float(os.environ.get("RAG_MIN_Z", DEFAULT_MIN_Z))
 
     @classmethod
     def load(cls, path: Path, model: str | None = None, **kwargs: Any) -> Pipeline:
