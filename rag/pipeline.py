@@ -94,8 +94,14 @@ class Pipeline:
             return abstain(question, intent.lang, None,
                            diagnostics | {"reason": f"weak evidence (z={z} < {self.min_z})"})
         answer = self._compose(question, intent.lang, result.passages, mode)
-        return Answer(answer.question, answer.answer, answer.answerable, answer.citations,
-                      diagnostics | answer.diagnostics)
+        text, notes = answer.answer, {}
+        missing = [s.canonical if intent.lang == "zh" else s.en for s in intent.speakers if not s.present]
+        if missing and answer.answerable:  # "China and Brazil": answer for China, say Brazil is absent
+            notes["note"] = absent_speaker_message(intent.lang, ("、" if intent.lang == "zh" else ", ")
+                                                   .join(missing), "", [])
+            text = f"{text}\n{notes['note']}"
+        return Answer(answer.question, text, answer.answerable, answer.citations,
+                      diagnostics | answer.diagnostics | notes)
 
     def _compose(self, question: str, lang: str, passages, mode: str) -> Answer:
         note = None

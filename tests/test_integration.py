@@ -125,3 +125,11 @@ def test_an_organ_named_in_passing_is_not_made_the_speaker(real_pipeline) -> Non
     result = real_pipeline.search("主席声明要求秘书长何时提交关于简易爆炸装置的独立战略审查报告？", 3)
     assert result.passages[0].chunk.doc_id == "S/PRST/2021/11"
     assert "至迟于2021年12月15日" in "".join("".join(p.chunk.text.split()) for p in result.passages)
+
+
+def test_one_present_and_one_absent_speaker_answers_and_says_who_is_absent(real_pipeline) -> None:
+    answer = real_pipeline.ask("What did China and Brazil say about technology?")
+    assert answer.answerable
+    assert {p.chunk.speaker for p in answer.citations} == {"戴兵先生（中国）"}
+    assert answer.answer.splitlines()[-1] == answer.diagnostics["note"]
+    assert "Brazil" in answer.diagnostics["note"]
