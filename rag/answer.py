@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
+from rag.errors import InputError
 from rag.entities import load_entities
 from rag.records import Answer, Passage
 from rag.sentences import split_sentences
@@ -51,7 +52,7 @@ def default_tokenizer() -> TokenizerLike:
 
 def _check_lang(lang: str) -> None:
     if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+        raise InputError(f"lang must be one of {LANGS}, got {lang!r}")
 
 
 # --- abstention -------------------------------------------------------------------------------

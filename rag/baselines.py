@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import InputError
 from rag.corpus import load_manifest, read_source
 from rag.protocols import Encoder
 from rag.records import Chunk, Document, Filters, Passage, SearchResult, chunk_id
@@ -36,9 +37,9 @@ class NaiveBaseline:
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> SearchResult:
         if filters is not None and not filters.is_empty():
-            raise ValueError("the naive baseline takes no filters")
+            raise InputError("the naive baseline takes no filters")
         if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
+            raise InputError(f"top_k must be >= 1, got {top_k}")
         self._build()
         q = np.ascontiguousarray(self.encoder.encode_queries([query]), dtype=np.float32)
         scores, rows = self._index.search(q, min(top_k, len(self._chunks)))

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.corpus import CorpusError, load_manifest, read_source
+from rag.corpus import load_manifest, read_source
+from rag.errors import CorpusError
 from rag.records import Chunk, Document, Paragraph, SpeakerInfo, chunk_id
 from rag.reflow import char_offsets, reflow, sub_paragraph
 from rag.sentences import CHUNK_ENDS, CLOSERS

@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = Path(os.environ.get("RAG_CORPUS_DIR", REPO / "corpus"))
+from rag.config import HOME, Settings
+from rag.errors import RagError
 
 
 def friendly_errors(fn):
-    """Map the library's errors to a one-line CLI error (exit 1), never a traceback."""
+    """Map the library's errors (rag.errors.RagError) to a one-line CLI error, exit 1, never a
+    traceback. Anything else is a bug and keeps its traceback."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from rag.corpus import CorpusError
-        from rag.index import IndexLoadError
         try:
             return fn(*args, **kwargs)
-        except (CorpusError, IndexLoadError, ValueError, FileNotFoundError) as e:
-            raise click.ClickException(str(e)) from e
+        except RagError as e:
+            raise click.ClickException(" ".join(str(e).split()) or type(e).__name__) from e
     return wrapper
+
+
+def settings() -> Settings:
+    """The settings read once by `main` (RAG_* variables)."""
+    return click.get_current_context().find_root().obj
+
+
+def corpus_option(fn):
+    return click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+                        help="Corpus directory (default: RAG_CORPUS_DIR or corpus/).")(fn)
+
+
+def _corpus(corpus_dir: Path | None) -> Path:
+    return corpus_dir or settings().corpus_dir
 
 
 def _print_json(obj) -> None:
@@ -32,12 +44,15 @@ def _print_json(obj) -> None:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+@friendly_errors
+def main(ctx: click.Context) -> None:
     """Cited question answering over Chinese UN documents."""
+    ctx.obj = Settings.from_env()
 
 
 @main.command()
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@corpus_option
 @click.option("--doc", "doc_id", help="Only this document (id or symbol).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per chunk per line.")
 @friendly_errors
@@ -45,7 +60,7 @@ def chunks(corpus_dir: Path, doc_id: str | None, as_json: bool) -> None:
     """The chunks of the corpus, with speakers and source offsets."""
     from rag.chunks import chunk_corpus
     from rag.text import squash
-    docs, all_chunks = chunk_corpus(corpus_dir)
+    docs, all_chunks = chunk_corpus(_corpus(corpus_dir))
     wanted = squash(doc_id) if doc_id else None
     if wanted and not any(wanted in (squash(d.id), squash(d.symbol or "")) for d in docs):
         raise click.ClickException(f"no document {doc_id!r}; known: {', '.join(d.id for d in docs)}")
@@ -70,7 +85,7 @@ def model(force: bool) -> None:
 
 
 @main.command("index")
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@corpus_option
 @click.option("--name", default="default", show_default=True)
 @click.option("--model", "model_spec", default=None, help="Model path or name (default: RAG_MODEL or the bundled one).")
 @click.option("--factory", default=None,
@@ -81,9 +96,8 @@ def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str 
     """Build index/<name> from the corpus (skipped when nothing changed)."""
     from rag import index as index_mod
     from rag.embed import Embedder, resolve_model
-    from rag.pipeline import index_dir
-    encoder = Embedder(resolve_model(model_spec))
-    path, built = index_mod.build(corpus_dir, index_dir(name), encoder, progress=True, force=force,
+    encoder = Embedder(resolve_model(model_spec, settings()))
+    path, built = index_mod.build(_corpus(corpus_dir), settings().index_path(name), encoder, progress=True, force=force,
                                   factory=factory)
     config = index_mod.read_config(path)
     click.echo(json.dumps({"index": str(path), "built": built, "chunks": config["n_chunks"],
@@ -91,8 +105,8 @@ def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str 
 
 
 def _pipeline(name: str, model_spec: str | None):
-    from rag.pipeline import Pipeline, index_dir
-    return Pipeline.load(index_dir(name), model_spec)
+    from rag.pipeline import Pipeline
+    return Pipeline.load(settings().index_path(name), model_spec, settings=settings())
 
 
 def _filters(doc, speaker, doc_type, date_from, date_to):
@@ -165,15 +179,15 @@ def ask(question, top_k, mode, as_json, doc, speaker, doc_type, date_from, date_
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full report here.")
 @click.option("--no-baselines", is_flag=True, help="Only evaluate our system.")
 @click.option("--index", "name", default="default", show_default=True)
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@corpus_option
 @friendly_errors
 def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
     """Hit@1/5, MRR, speaker accuracy, grounding, abstention, latency; with the baselines."""
     from rag.evaluate import format_table, run_eval
     from rag.systems import evaluation_systems
-    qa = list(qa_files) or [REPO / "eval" / "dev.jsonl", REPO / "eval" / "extra.jsonl"]
-    systems = evaluation_systems(_pipeline(name, None), corpus_dir, baselines=not no_baselines)
-    reports = run_eval(systems, qa, corpus_dir)
+    qa = list(qa_files) or [HOME / "eval" / "dev.jsonl", HOME / "eval" / "extra.jsonl"]
+    systems = evaluation_systems(_pipeline(name, None), _corpus(corpus_dir), baselines=not no_baselines)
+    reports = run_eval(systems, qa, _corpus(corpus_dir))
     click.echo(format_table(reports))
     if json_out:
         json_out.write_text(json.dumps({k: r.to_dict() for k, r in reports.items()},
@@ -184,25 +198,25 @@ def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--index", "name", default="default", show_default=True)
-@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=DEFAULT_CORPUS)
+@corpus_option
 @click.option("--model", "model_spec", default=None)
 @friendly_errors
 def serve(host, port, name, corpus_dir, model_spec) -> None:
     """Serve the HTTP API and the page (builds the index first when missing or stale)."""
-    from rag.pipeline import build_and_load, index_dir
-    from service.app import api_key_from_env
+    from rag.pipeline import build_and_load
     from service.app import serve as run_server
+    cfg, corpus = settings(), _corpus(corpus_dir)
 
-    def load():
+    def load():  # runs in the service's loading thread: no click context there
         click.echo(f"loading index {name} (building it if missing or stale)...", err=True)
-        pipeline, built = build_and_load(corpus_dir, index_dir(name), model_spec, progress=True)
+        pipeline, built = build_and_load(corpus, cfg.index_path(name), model_spec, progress=True,
+                                         settings=cfg)
         pipeline.warm_up()
         click.echo(f"index {name}: {len(pipeline.chunks)} chunks ({'built' if built else 'current'})",
                    err=True)
         return pipeline
 
-    run_server(load, host=host, port=port, api_key=api_key_from_env(),
-               index_name=name)
+    run_server(load, host=host, port=port, api_key=cfg.api_key, index_name=name)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rag.errors import CorpusError
 from rag.records import Document
 
 MANIFEST = "manifest.json"
 REQUIRED = ("id", "symbol", "file", "type", "organ", "date", "title_zh", "title_en")
 OPTIONAL_STR = ("author", "language", "notes")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class CorpusError(Exception):
-    """Bad corpus input; the message names the file and the line or field."""
 
 
 def _entry(i: int, raw: Any, where: str) -> Document:

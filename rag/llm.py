@@ -27,7 +27,6 @@ covers the worst mis-citation, a wrong speaker, independently of the threshold. 
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +36,9 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from rag.answer import (LANGS, SentenceScore, TokenizerLike, abstain, compose_extractive, content_tokens,
                         default_tokenizer)
+from rag.config import Settings
 from rag.entities import Gazetteer, load_entities
+from rag.errors import ConfigError, InputError
 from rag.lexical import has_cjk
 from rag.prompts import load_answer_prompt
 from rag.query import find_refs
@@ -254,7 +255,7 @@ class LLMAnswerer:
 
     def answer(self, question: str, lang: str, passages: Sequence[Passage]) -> Answer:
         if lang not in LANGS:
-            raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+            raise InputError(f"lang must be one of {LANGS}, got {lang!r}")
         given = list(passages[:self.max_passages])
         if not given:
             return abstain(question, lang, None, {"reason": "no passages"})
@@ -279,17 +280,16 @@ class LLMAnswerer:
                       {"mode": "llm", "llm_model": self.model_name, **checks, "speaker_check": speaker_check})
 
 
-def chat_model_from_env(env: dict[str, str] | None = None) -> BaseChatModel | None:
+def chat_model_from_settings(settings: Settings) -> BaseChatModel | None:
     """ChatOpenAI from RAG_LLM_BASE_URL, RAG_LLM_MODEL and RAG_LLM_API_KEY (optional for local
     servers); None when neither URL nor model is set. Only one of them set is an error."""
-    env = dict(os.environ if env is None else env)
-    url, model = env.get("RAG_LLM_BASE_URL", "").strip(), env.get("RAG_LLM_MODEL", "").strip()
+    url, model = settings.llm_base_url or "", settings.llm_model or ""
     if not url and not model:
         return None
     if not url or not model:
-        raise ValueError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL (or neither); got "
+        raise ConfigError("set both RAG_LLM_BASE_URL and RAG_LLM_MODEL (or neither); got "
                          f"RAG_LLM_BASE_URL={url!r}, RAG_LLM_MODEL={model!r}")
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(base_url=url, model=model, api_key=env.get("RAG_LLM_API_KEY") or "not-needed",
+    return ChatOpenAI(base_url=url, model=model, api_key=settings.llm_api_key or "not-needed",
                       temperature=0, timeout=60, max_retries=1)

@@ -3,7 +3,6 @@ LangChain retriever use (implements rag.protocols.QA)."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -17,31 +16,28 @@ from rag import index as index_mod
 from rag.answer import (abstain, absent_document_message, absent_speaker_message,
                         compose_extractive)
 from rag.embed import Embedder, resolve_model
-from rag.llm import LLMAnswerer, chat_model_from_env
+from rag.config import Settings
+from rag.errors import ConfigError, InputError
+from rag.llm import LLMAnswerer, chat_model_from_settings
+from rag.prompts import PROMPTS_DIR
 from rag.protocols import Encoder
 from rag.query import QueryIntent
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
 from rag.sentences import split_sentences
 
-REPO = Path(__file__).resolve().parent.parent
-PROMPTS_DIR = REPO / "prompts"
-
-# Abstain when the best passage stands less than this many standard deviations above the mean
-# passage score for the question (the z-score of retrieve._stats). Calibrated on eval/dev.jsonl
-# + eval/extra.jsonl with bench/abstention.py: see README "Abstention".
-DEFAULT_MIN_Z = 1.5  # RAG_MIN_Z overrides it
 
 
-def index_dir(name: str = "default") -> Path:
-    """`index/<name>` under the repo, or RAG_INDEX_DIR/<name> when set."""
-    base = Path(os.environ.get("RAG_INDEX_DIR", REPO / "index"))
-    return base / name
+def index_dir(name: str = "default", settings: Settings | None = None) -> Path:
+    """`<RAG_INDEX_DIR or index/>/<name>`."""
+    return (settings or Settings.from_env()).index_path(name)
 
 
 class Pipeline:
     def __init__(self, index: index_mod.Index, encoder: Encoder, *, chat_model: Any = None,
-                 min_z: float | None = None, retrieval_mode: str = "hybrid") -> None:
+                 min_z: float | None = None, retrieval_mode: str = "hybrid",
+                 settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
         self.index = index
         self.encoder = QueryMemo(encoder)
         self._sentence_vectors: dict[str, np.ndarray] | None = None
@@ -49,12 +45,14 @@ class Pipeline:
         self.tokenizer = index.bm25.tokenizer  # one jieba dictionary per process
         self.chat_model = chat_model
         self._llm: LLMAnswerer | None = None
-        self.min_z = min_z if min_z is not None else float(os.environ.get("RAG_MIN_Z", DEFAULT_MIN_Z))
+        self.min_z = min_z if min_z is not None else self.settings.min_z
 
     @classmethod
-    def load(cls, path: Path, model: str | None = None, **kwargs: Any) -> Pipeline:
-        encoder = Embedder(resolve_model(model))
-        return cls(index_mod.load(path, encoder), encoder, **kwargs)
+    def load(cls, path: Path, model: str | None = None, *, settings: Settings | None = None,
+             **kwargs: Any) -> Pipeline:
+        settings = settings or Settings.from_env()
+        encoder = Embedder(resolve_model(model, settings))
+        return cls(index_mod.load(path, encoder), encoder, settings=settings, **kwargs)
 
     @property
     def documents(self):
@@ -79,7 +77,7 @@ class Pipeline:
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
             mode: str = "extractive") -> Answer:
         if mode not in ("extractive", "llm"):
-            raise ValueError(f"mode must be 'extractive' or 'llm', got {mode!r}")
+            raise InputError(f"mode must be 'extractive' or 'llm', got {mode!r}")
         intent = self.retriever.understand(question)
         refusal = self._refusal(question, intent)
         if refusal:
@@ -108,7 +106,7 @@ class Pipeline:
         if mode == "llm":
             try:
                 llm = self._llm_answerer()
-            except ValueError as e:  # a half-configured LLM: the server's problem, not the client's
+            except ConfigError as e:  # a half-configured LLM: the server's problem, not the client's
                 llm, note = None, f"LLM misconfigured ({e}): extractive answer"
             if llm is not None:
                 return llm.answer(question, lang, passages)
@@ -123,7 +121,7 @@ class Pipeline:
     def _llm_answerer(self) -> LLMAnswerer | None:
         """Built once: the chat model from the environment and the validated prompt files."""
         if self._llm is None:
-            chat = self.chat_model or chat_model_from_env()
+            chat = self.chat_model or chat_model_from_settings(self.settings)
             if chat is None:
                 return None
             self._llm = LLMAnswerer(chat, PROMPTS_DIR, tokenizer=self.tokenizer,
@@ -230,7 +228,9 @@ class QueryMemo:
 
 
 def build_and_load(corpus_dir: Path, path: Path, model: str | None = None, *,
-                   progress: bool = False, force: bool = False) -> tuple[Pipeline, bool]:
-    encoder = Embedder(resolve_model(model))
+                   progress: bool = False, force: bool = False,
+                   settings: Settings | None = None) -> tuple[Pipeline, bool]:
+    settings = settings or Settings.from_env()
+    encoder = Embedder(resolve_model(model, settings))
     _, built = index_mod.build(corpus_dir, path, encoder, progress=progress, force=force)
-    return Pipeline(index_mod.load(path, encoder), encoder), built
+    return Pipeline(index_mod.load(path, encoder), encoder, settings=settings), built

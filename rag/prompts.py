@@ -1,4 +1,4 @@
-"""Prompt templates kept as files in `prompts/`, checked when they are loaded.
+"""Prompt templates kept as files in `rag/data/prompts/` (package data), checked when they are loaded.
 
 Templates use Python format syntax (LangChain's default "f-string" format): `{name}` is a
 variable, `{{` and `}}` are literal braces. A template whose variables differ from the expected
@@ -13,7 +13,9 @@ from pathlib import Path
 
 from langchain_core.prompts import ChatPromptTemplate
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+from rag.errors import ConfigError
+
+PROMPTS_DIR = Path(__file__).resolve().parent / "data" / "prompts"
 # file name -> the variables its template must use, exactly
 ANSWER_TEMPLATES = {
     "answer_system.txt": frozenset(),
@@ -21,7 +23,7 @@ ANSWER_TEMPLATES = {
 }
 
 
-class PromptError(ValueError):
+class PromptError(ConfigError):
     """A prompt template file is missing or does not use exactly the expected variables."""
 
 

@@ -7,7 +7,7 @@ HTTP API and evaluation harnesses read: field names and order are part of the co
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +37,12 @@ class Document:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"url": self.url}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Document:
+        """The inverse of to_dict (the derived `url` is dropped)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,10 @@ class Chunk:
     start: int
     end: int
     text: str
+    role: str = "body"  # body | heading | front_matter (headings, title blocks, agenda lines)
+    text_en: str | None = None  # the official English of the same span, when the document has one
+    en_start: int | None = None  # [en_start, en_end): offsets of text_en in the English file
+    en_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +100,10 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "text": self.text,
+            "role": self.role,
+            "text_en": self.text_en,
+            "en_start": self.en_start,
+            "en_end": self.en_end,
         }
 
     @classmethod
@@ -107,6 +121,10 @@ class Chunk:
             start=d["start"],
             end=d["end"],
             text=d["text"],
+            role=d.get("role", "body"),
+            text_en=d.get("text_en"),
+            en_start=d.get("en_start"),
+            en_end=d.get("en_end"),
         )
 
 

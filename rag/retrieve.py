@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.errors import InputError
 from rag import answer_types
 from rag.filters import allowed_mask, check_filters, intent_filters
 from rag.fusion import fuse
@@ -47,7 +48,7 @@ class Retriever:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
+            raise InputError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
 
     def understand(self, query: str) -> QueryIntent:
         if self._gazetteer is None:
@@ -59,7 +60,7 @@ class Retriever:
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:
         if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+            raise InputError(f"top_k must be at least 1, got {top_k}")
         if filters is not None:
             check_filters(self.index, filters)
         intent = intent or self.understand(query)

@@ -11,7 +11,6 @@ from service/static/ at / when that directory exists.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,11 +35,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     ((400, "Empty or over-long question, or input the library rejects"), (401, "Missing or wrong API key"),
      (422, "Validation error naming the field"), (500, "Unexpected error (no stack trace)"),
      (503, "The index is still loading or failed to load"))}
-
-
-def api_key_from_env() -> str | None:
-    """RAG_API_KEY, or None (no authentication) when it is unset or blank."""
-    return os.environ.get("RAG_API_KEY", "").strip() or None
 
 
 def _v1_routes(get_runtime: Callable[[], Runtime]) -> APIRouter:
@@ -137,7 +131,7 @@ def create_app(load_qa: Callable[[], QA], *, api_key: str | None = None, index_n
 
 def serve(load_qa: Callable[[], QA], host: str = "127.0.0.1", port: int = 8000,
           api_key: str | None = None, *, index_name: str = "default") -> None:
-    """Run the service with uvicorn until interrupted. Pass `api_key_from_env()` to honour RAG_API_KEY."""
+    """Run the service with uvicorn until interrupted. Pass `Settings.from_env().api_key` to honour RAG_API_KEY."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")

@@ -1,6 +1,7 @@
 """Every error the service answers, in one shape: `{"error": {"type": ..., "message": ...}}`.
 
-Validation errors (422) name the field; library input errors (ValueError) answer 400; anything
+Validation errors (422) name the field; library errors (rag.errors.RagError) answer the status their
+class names (`library_errors`); anything
 unexpected answers 500 with a generic message while the traceback goes to the server log only.
 """
 
@@ -15,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from rag.filters import FilterError
+from rag.errors import RagError
 
 log = logging.getLogger("service")
 
@@ -56,13 +57,14 @@ def check_question(text: str, field: str) -> str:
 
 @contextmanager
 def library_errors() -> Iterator[None]:
-    """The library signals bad input (unknown mode, bad filter value, ...) with ValueError: 400."""
+    """The library's errors (rag.errors) to HTTP, in one place: each class carries its status and
+    type (InputError 400, FilterError 422, NotFoundError 404, IndexBusyError 409, IndexLoadError
+    and ModelError 503, ...)."""
     try:
         yield
-    except FilterError as exc:
-        raise ApiError(422, "validation_error", str(exc)) from exc
-    except ValueError as exc:
-        raise ApiError(400, "invalid_request", str(exc) or type(exc).__name__) from exc
+    except RagError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise ApiError(exc.http_status, exc.type, message) from exc
 
 
 def _field(loc: tuple[Any, ...]) -> str:

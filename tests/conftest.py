@@ -62,7 +62,7 @@ class RaisingChatModel(BaseChatModel):
 @pytest.fixture
 def prompts_dir() -> Path:
     """The project's real prompt templates."""
-    return Path(__file__).resolve().parents[1] / "prompts"
+    return Path(__file__).resolve().parents[1] / "rag" / "data" / "prompts"
 
 
 # --- the real model on the real corpus (integration tests, the service e2e, the browser) -------

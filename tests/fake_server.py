@@ -7,7 +7,8 @@ import argparse
 
 from fakes import FakeQA  # the script's own directory is on sys.path
 
-from service.app import api_key_from_env, serve
+from rag.config import Settings
+from service.app import serve
 
 
 def main() -> None:
@@ -15,7 +16,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    serve(FakeQA, args.host, args.port, api_key_from_env(), index_name="fake")
+    serve(FakeQA, args.host, args.port, Settings.from_env().api_key, index_name="fake")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from rag.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 CHUNK_FIELDS = ["id", "doc_id", "symbol", "doc_type", "speaker", "speaker_info", "turn", "paragraph",
-                "start", "end", "text"]
+                "start", "end", "text", "role", "text_en", "en_start", "en_end"]
 PASSAGE_FIELDS = CHUNK_FIELDS[1:] + ["score", "rank", "title", "date", "url"]
 
 

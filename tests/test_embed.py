@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.errors import ModelError
+
 from rag import embed
 from rag.embed import MARKER, Embedder, bundled_weights, prepare_model, resolve_model
 
@@ -227,7 +229,7 @@ def test_embedder_is_lazy(tmp_path):
     missing = tmp_path / "no-such-model"
     e = Embedder(str(missing))  # constructing must not touch the model
     assert e.model_id == str(missing) and not e.loaded
-    with pytest.raises(OSError, match="no-such-model"):
+    with pytest.raises(ModelError, match="no-such-model"):
         e.encode_queries(["x"])
 
 

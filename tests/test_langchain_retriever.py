@@ -16,7 +16,7 @@ from rag.records import Filters
 
 QUESTION = "中方对维和行动使用新技术提出了哪些建议？"
 METADATA = ["doc_id", "symbol", "doc_type", "speaker", "speaker_info", "turn", "paragraph", "start", "end",
-            "score", "rank", "title", "date", "url"]
+            "role", "text_en", "en_start", "en_end", "score", "rank", "title", "date", "url"]
 PROMPT = ChatPromptTemplate.from_messages([
     ("system", "Answer only from these sources and cite them as [n]:\n{context}"),
     ("human", "{question}"),

@@ -4,8 +4,10 @@ from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
 from conftest import RaisingChatModel
-from rag.llm import (LLMAnswerer, _unnamed_states, chat_model_from_env, check_answer, format_passages, renumber,
+from rag.llm import (LLMAnswerer, _unnamed_states, chat_model_from_settings, check_answer, format_passages, renumber,
                      split_answer)
+from rag.config import Settings
+from rag.errors import ConfigError
 from rag.prompts import PromptError, load_answer_prompt, load_template
 
 KENYA = ("多年来，肯尼亚参加了联合国在世界各地的维和行动。我们认为，应该推动社交媒体公司满足特派团的需求，"
@@ -196,9 +198,10 @@ def test_prompt_holds_numbered_passages_and_no_invented_symbol(passage, prompts_
 
 # --- configuration ----------------------------------------------------------------------------
 
-def test_chat_model_from_env():
-    assert chat_model_from_env({}) is None
-    model = chat_model_from_env({"RAG_LLM_BASE_URL": "http://localhost:9/v1", "RAG_LLM_MODEL": "m"})
+def test_chat_model_from_settings():
+    assert chat_model_from_settings(Settings.from_env({})) is None
+    env = {"RAG_LLM_BASE_URL": "http://localhost:9/v1", "RAG_LLM_MODEL": "m"}
+    model = chat_model_from_settings(Settings.from_env(env))
     assert isinstance(model, ChatOpenAI) and model.model_name == "m"
-    with pytest.raises(ValueError, match="both"):
-        chat_model_from_env({"RAG_LLM_MODEL": "m"})
+    with pytest.raises(ConfigError, match="both"):
+        chat_model_from_settings(Settings.from_env({"RAG_LLM_MODEL": "m"}))

@@ -13,11 +13,12 @@ from fakes import FakeQA
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from rag.errors import InputError
 from rag.records import Filters
 from service.app import create_app
 
 PASSAGE_FIELDS = ["doc_id", "symbol", "doc_type", "speaker", "speaker_info", "turn", "paragraph", "start",
-                  "end", "text", "score", "rank", "title", "date", "url"]
+                  "end", "text", "role", "text_en", "en_start", "en_end", "score", "rank", "title", "date", "url"]
 CHINA_Q = "中方对维和行动使用新技术提出了哪些建议？"
 
 
@@ -216,7 +217,7 @@ def test_body_without_json_content_type_says_so(client):
 
 class RejectingQA(FakeQA):
     def ask(self, question, top_k=5, filters=None, mode="extractive"):
-        raise ValueError("llm mode needs RAG_LLM_URL")
+        raise InputError("llm mode needs RAG_LLM_URL")
 
 
 class CrashingQA(FakeQA):
@@ -224,7 +225,7 @@ class CrashingQA(FakeQA):
         raise RuntimeError("secret internal state /home/x/.cache")
 
 
-def test_library_value_error_is_400_with_its_message(started):
+def test_library_input_error_is_400_with_its_message(started):
     c = started(create_app(RejectingQA, static_dir=None))
     assert_error(c.post("/v1/ask", json={"question": "维和"}), 400, "invalid_request", "RAG_LLM_URL")
 
