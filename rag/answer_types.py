@@ -8,6 +8,7 @@ ranked list (passages that hold such an answer, ordered by the dense score); it 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -56,10 +57,34 @@ def detect(question: str) -> list[str]:
     return found
 
 
+# Every type a passage can hold, in bit order: what an index precomputes per chunk at build.
+HOLD_NAMES = (*(t.name for t in TYPES), *(f"ordinal:{n}" for n in _NUM))
+
+
+def bit(type_name: str) -> int:
+    """The bit of a type in `holds_bits` (0 for a type no index precomputes)."""
+    return 1 << HOLD_NAMES.index(type_name) if type_name in HOLD_NAMES else 0
+
+
+def holds_bits(text: str) -> int:
+    """Every type the passage holds, as bits (see HOLD_NAMES)."""
+    return sum(1 << i for i, name in enumerate(HOLD_NAMES) if holds(name, text))
+
+
+def signature() -> str:
+    """Changes whenever `holds` would answer differently (indexes precompute it)."""
+    parts = [t.passage.pattern for t in TYPES] + [_ORDINAL_PASSAGE, *HOLD_NAMES]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+_ORDINAL_PASSAGE = "第{n}[，,、：:]|{first}[，,]"
+
+
 def holds(type_name: str, text: str) -> bool:
     """Does the passage hold an answer of this type?"""
     if type_name.startswith("ordinal:"):
         n = type_name.split(":", 1)[1]
-        return re.search(rf"第{n}[，,、：:]|{'首先' if n == '一' else '(?!)'}[，,]", text) is not None
+        pattern = _ORDINAL_PASSAGE.format(n=n, first="首先" if n == "一" else "(?!)")
+        return re.search(pattern, text) is not None
     kind = next(t for t in TYPES if t.name == type_name)
     return kind.passage.search(text) is not None

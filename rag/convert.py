@@ -8,6 +8,7 @@ Tensors are float32 (dtype 0) or Q4_0 (dtype 1: blocks of 32 weights in 18 bytes
 scale then 16 bytes; weight j is the low nibble of byte j, weight j+16 the high one, minus 8).
 
 Pure numpy + tokenizers + safetensors: no torch model is built, so it takes a few seconds.
+`to_openvino` then exports any such folder's transformer to OpenVINO (torch + openvino).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import struct
 import sys
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,3 +279,29 @@ def write_folder(b: Bundle, dest: Path, source_name: str) -> None:
 
 def _json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def to_openvino(layout):
+    """A sentence-transformers folder's transformer as an OpenVINO model (float32), traced with
+    torch: inputs `input_ids` and `attention_mask` (batch and length dynamic), output 0 the token
+    embeddings. `layout` is rag.model_store.read_layout(folder). Takes a few seconds."""
+    import openvino as ov
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # config remarks irrelevant to inference
+    try:
+        model = AutoModel.from_pretrained(str(layout.transformer_dir), local_files_only=True,
+                                          **layout.model_kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    model.eval()
+    ids = torch.full((2, 8), 10, dtype=torch.long)
+    mask = torch.ones((2, 8), dtype=torch.long)
+    mask[1, 5:] = 0  # a padded row, so the trace keeps the attention mask
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about shape-dependent Python branches
+        return ov.convert_model(model, example_input={"input_ids": ids, "attention_mask": mask})

@@ -2,8 +2,9 @@
 
 Data, not literals: rag/data/member_states.tsv (zh_short, en_short, aliases, zh_record, demonyms),
 rag/data/organs.tsv (zh, en, aliases, kind) and the UN terms of rag/data/un_terms.txt, whose
-mission names shadow the country names inside them. `mentioned_entities` finds the speakers a
-question names; `speaker_matches` compares a corpus speaker with a name through the tables.
+mission names shadow the country names inside them. `name_spans` + `longest_spans` find the names in
+a text; `speaker_matches` compares a corpus speaker with a name through the tables. Which of the
+names in a question are its speakers is the cue grammar of rag/mentions.py.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class Gazetteer:
         if key not in self._keys:
             found = self._canon.get(key)
             if found is None:
-                spans = _longest(_spans(nfkc(name).strip(), [*self.matchers, *self.blockers]))
+                spans = longest_spans(name_spans(nfkc(name).strip(), [*self.matchers, *self.blockers]))
                 found = frozenset(s.entity.canonical for s in spans if s.entity is not None)
             self._keys[key] = found | {key}
         return self._keys[key]
@@ -173,37 +174,15 @@ NOT_SPEAKERS_RE = (
                r"[A-Z][\w'-]*(?:\s+(?:of\s+the\s+|and\s+)?[A-Z][\w'-]*)*"),
     re.compile(r"\bin\s+(?:Chinese|English|French|Russian|Spanish|Arabic)\b", re.I),
 )
-# A name right after these cues is an addressee or the setting (决议请秘书长…, 给秘书长的信,
-# 在安理会…, requests the Secretary-General, addressed to the President), not a speaker.
-ADDRESSEE_ZH = re.compile(r"(?:请|要求|呼吁|敦促|促请|吁请|鼓励|邀请|责成|授权|给|致|向)\s*$")
-ADDRESSEE_EN = re.compile(
-    r"\b(?:requests?|requested|asks?|asked|calls?\s+(?:up)?on|called\s+(?:up)?on|urges?|urged|"
-    r"encourages?|encouraged|invites?|invited|directs?|directed|addressed\s+to|submitted\s+to|"
-    r"sent\s+to|letter\s+to|reports?\s+to|reported\s+to)\s+(?:the\s+)?$", re.I)
-# A name after these is the setting (在安理会…, in the Council) unless its speech follows
-# (在秘书长的发言中, in China's statement).
-SETTING_ZH = re.compile(r"(?<![现正存实所])在\s*$")
-SETTING_EN = re.compile(r"\b(?:in|at|before)\s+(?:the\s+)?$", re.I)
-# After a speaker and a verb of saying, further names are the reported content ("秘书长说联合国马里…",
-# "墨西哥提到大会通过了…", "What did Kenya say about Brazil?") unless a verb of saying follows them too.
-SPEECH_VERB = re.compile(r"说(?!明)|提到|提及|指出|表示|认为|强调|谈到|宣布|引用|\b(?:say|says|said|mention(?:s|ed)?|"
-                         r"note(?:s|d)?|state(?:s|d)?|stress(?:es|ed)?|argue(?:s|d)?|believe(?:s|d)?|"
-                         r"think(?:s)?|propose(?:s|d)?|suggest(?:s|ed)?|quote(?:s|d)?|cite(?:s|d)?|"
-                         r"describe(?:s|d)?)\b", re.I)
-# A state's troops are content, not a speaker: 印度部队, Brazil's troops.
-TROOPS_AFTER = re.compile(r"^\s*(?:部队|军队|维和人员|维和部队|士兵|官兵|警察|军人|特遣队)|^(?:'s)?\s+(?:troops|"
-                          r"peacekeepers|forces|contingents?|soldiers|police|battalions?)\b", re.I)
-SPEECH_AFTER = re.compile(r"^\s*(?:的\s*)?(?:发言|讲话|通报|致辞|声明|意见|立场|观点)|^(?:'|’)s?\s+(?:statement|"
-                          r"remarks|briefing|speech|intervention|view|position|words)", re.I)
 DELEGATION_NOUNS = (r"delegations?|delegates?|representatives?|ambassadors?|government|side|"
                     r"minister|foreign\s+minister|envoy|statement|position|view|proposals?")
 
 
 @dataclass(frozen=True)
-class _Span:
+class Span:
     start: int
     end: int
-    entity: Entity | None  # None: a blocker (names no speaker)
+    entity: Entity | None  # None: a blocker (holds a name but names no entity)
 
 
 Matcher = tuple[re.Pattern[str], "Entity | None"]
@@ -230,58 +209,19 @@ BLOCKERS: tuple[Matcher, ...] = (*((_pattern(w), None) for w in NOT_SPEAKERS_ZH)
                                  *((p, None) for p in NOT_SPEAKERS_RE))
 
 
-def _spans(text: str, matchers: Iterable[Matcher]) -> list[_Span]:
+def name_spans(text: str, matchers: Iterable[Matcher]) -> list[Span]:
     """Every candidate name span of the text, blockers included."""
-    return [_Span(m.start(), m.end(), ent) for pat, ent in (*matchers, *BLOCKERS)
+    return [Span(m.start(), m.end(), ent) for pat, ent in (*matchers, *BLOCKERS)
             for m in pat.finditer(text)]
 
 
-def _longest(spans: list[_Span]) -> list[_Span]:
+def longest_spans(spans: list[Span]) -> list[Span]:
     """Non-overlapping spans, longest first; at equal length a blocker wins over a name."""
-    chosen: list[_Span] = []
+    chosen: list[Span] = []
     for s in sorted(spans, key=lambda s: (-(s.end - s.start), s.entity is not None, s.start)):
         if all(s.end <= c.start or s.start >= c.end for c in chosen):
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.start)
-
-
-def _is_addressee(text: str, span: _Span) -> bool:
-    before = text[max(0, span.start - 30):span.start]
-    if re.search(r"according\s+to\s+(?:the\s+)?$", before, re.I):
-        return False
-    if ADDRESSEE_ZH.search(before) or ADDRESSEE_EN.search(before):
-        return True
-    if SETTING_ZH.search(before) or SETTING_EN.search(before):
-        return not SPEECH_AFTER.search(text[span.end:span.end + 20])
-    return False
-
-
-def _is_content(text: str, span: _Span, first_speaker_end: int | None) -> bool:
-    if span.entity is not None and span.entity.kind in ("state", "observer") \
-            and TROOPS_AFTER.search(text[span.end:span.end + 20]):
-        return True
-    if first_speaker_end is None or not SPEECH_VERB.search(text, first_speaker_end, span.start):
-        return False
-    return not SPEECH_VERB.search(text, span.end)
-
-
-def mentioned_entities(question: str, matchers: Iterable[Matcher]) -> tuple[list[tuple[Entity, str]], list[Entity]]:
-    """(speakers as (entity, surface), other names) in the question, in order of mention. Other
-    names: addressees, the setting, the reported content (see the cue patterns above)."""
-    text = nfkc(question)
-    speakers: list[tuple[Entity, str]] = []
-    others: list[Entity] = []
-    first_end: int | None = None
-    for span in _longest(_spans(text, matchers)):
-        if span.entity is None:
-            continue
-        if _is_addressee(text, span) or _is_content(text, span, first_end):
-            others.append(span.entity)
-            continue
-        first_end = span.end if first_end is None else first_end
-        if span.entity.canonical not in {e.canonical for e, _ in speakers}:
-            speakers.append((span.entity, text[span.start:span.end]))
-    return speakers, others
 
 
 def label_parts(label: str) -> list[str]:

@@ -23,6 +23,9 @@ Definitions (k = the number of passages asked of `search`, 5 by default):
   "wrongly abstained": answerable questions answered with answerable False (count over all
   answerable). "citation hit": answerable questions answered as answerable whose citations
   contain a hit; "citation speaker accuracy" like speaker accuracy, over citations.
+- citations verified: share of `ask` citations that rag.verify confirms against the corpus (the
+  cited text stands in the cited document, every turn it covers is the cited speaker's, at the
+  cited paragraph). Only when a verifier is given (run_eval makes one from the corpus).
 - With several QA files, hit@1 and hit@k (both variants) and abstention accuracy are also given
   per file, e.g. "hit@1 [dev]".
 - latency: wall-clock ms per call; p50/p95 by the nearest-rank method (the ceil(p/100*n)-th
@@ -152,7 +155,7 @@ class Report:
 
 def evaluate(items: Sequence[QAItem], ask: Callable[[str], Any] | None,
              search: Callable[[str], SearchResult], sources: Mapping[str, str], k: int = 5,
-             symbols: Mapping[str, str | None] | None = None) -> Report:
+             symbols: Mapping[str, str | None] | None = None, verifier: Any = None) -> Report:
     """Run every question through `search` (first k passages kept) and, when given, `ask` (an
     Answer-like object with `answerable` and `citations`); score as the module docstring says."""
     if k < 1:
@@ -177,6 +180,8 @@ def evaluate(items: Sequence[QAItem], ask: Callable[[str], Any] | None,
         rows.append(_row(item, passages, answer, citations, sources, search_ms[-1],
                          ask_ms[-1] if answer is not None else None))
     metrics = _metrics(rows, k, ask is not None, shown, cited, spk, cite_spk, sources, symbols)
+    if verifier is not None and ask is not None:
+        metrics["citations verified"] = Ratio(sum(_verified(verifier, p) for p in cited), len(cited))
     metrics |= {"search p50 ms": percentile(search_ms, 50), "search p95 ms": percentile(search_ms, 95),
                 "ask p50 ms": percentile(ask_ms, 50), "ask p95 ms": percentile(ask_ms, 95)}
     return Report(k, tuple(rows), metrics)
@@ -236,6 +241,14 @@ def _metrics(rows, k, has_ask, shown, cited, spk, cite_spk, sources, symbols) ->
     return m
 
 
+def _verified(verifier: Any, passage: Passage) -> bool:
+    """rag.verify confirms the citation: its text in its document, its speaker's turn, its paragraph."""
+    from rag.verify import Claim
+    c = passage.chunk
+    result = verifier.verify(Claim(c.doc_id, c.text, c.speaker, c.paragraph))
+    return result.found and result.speaker_matches is not False and result.paragraph_matches is not False
+
+
 def _symbol_ok(passage: Passage, symbols: Mapping[str, str | None]) -> bool:
     c = passage.chunk
     return c.doc_id in symbols and c.symbol == symbols[c.doc_id]
@@ -254,6 +267,7 @@ def run_eval(systems: Mapping[str, Any], qa_paths: Sequence[str | Path], corpus_
     sources, symbols = load_sources(corpus_dir)
     if problems := check_gold(items, sources):
         raise QAFormatError("gold evidence does not match the corpus:\n" + "\n".join(problems))
+    verifier = _corpus_verifier(corpus_dir)
     reports = {}
     for name, system in systems.items():
         ask = getattr(system, "ask", None)
@@ -264,8 +278,19 @@ def run_eval(systems: Mapping[str, Any], qa_paths: Sequence[str | Path], corpus_
             items,
             ask=(lambda q, ask=ask: ask(q, top_k=k)) if ask is not None else None,
             search=lambda q, system=system: system.search(q, top_k=k),
-            sources=sources, k=k, symbols=symbols)
+            sources=sources, k=k, symbols=symbols, verifier=verifier)
     return reports
+
+
+def _corpus_verifier(corpus_dir: str | Path) -> Any:
+    """A rag.verify.Verifier over the corpus as chunked now (independent of any system's index)."""
+    from types import SimpleNamespace
+
+    from rag.catalog import Catalog
+    from rag.chunks import chunk_corpus
+    from rag.verify import Verifier
+    documents, chunks = chunk_corpus(Path(corpus_dir))
+    return Verifier(Catalog(SimpleNamespace(documents=documents, chunks=chunks), Path(corpus_dir)))
 
 
 def format_table(reports: Mapping[str, Report], detail: str | None = None) -> str:

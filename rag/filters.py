@@ -1,4 +1,5 @@
-"""Filters as boolean masks over the index's chunks, and the filters a question's intent implies.
+"""Filters as boolean masks over the index's chunk ids (from precomputed columns, bounded in
+cost), and the filters a question's intent implies.
 
 Routing rule (see README "Query understanding"):
 - hard (restricts the candidates): explicit filters; documents named by symbol; member or observer
@@ -18,12 +19,12 @@ import numpy as np
 
 from rag.errors import FilterError
 from rag.query import QueryIntent, speaker_matches
-from rag.records import Chunk, Document, Filters
+from rag.records import Chunk, Document, Filters, SpeakerInfo
 from rag.text import squash
 
-# Named speakers of these kinds become a hard filter; organs (安全理事会) and roles (主席) only a
-# boost: "the Council adopted…" or "主席声明…" name them without making them the speaker.
-HARD_KINDS = ("state", "observer", "person", "office")
+# Named speakers (rag.mentions: the name in speaker position) of these kinds become a hard filter;
+# roles (主席: the chair of every meeting) only a boost.
+HARD_KINDS = ("state", "observer", "person", "office", "organization", "organ")
 # "the President in his national capacity", "主席以本国身份发言": the national-capacity turns.
 NATIONAL_CAPACITY = re.compile(r"本国身份|national capacity|(?:his|her|its) (?:own|national) capacity", re.I)
 
@@ -32,16 +33,11 @@ _norm = squash  # NFKC, whitespace removed: `Ｓ／PV.8838` and `S/RES/2518(2020
 
 
 def chunk_matches(chunk: Chunk, doc: Document, f: Filters) -> bool:
-    if f.doc_ids and not ({_norm(chunk.doc_id)} | ({_norm(doc.symbol)} if doc.symbol else set())) \
-            & {_norm(x) for x in f.doc_ids}:
-        return False
-    if f.symbols and not (doc.symbol and _norm(doc.symbol) in {_norm(x) for x in f.symbols}):
+    """One chunk against a filter (the record-level form of `matches`)."""
+    if not doc_matches(doc, Filters(doc_ids=f.doc_ids, symbols=f.symbols, date_from=f.date_from,
+                                    date_to=f.date_to)):
         return False
     if f.doc_types and chunk.doc_type not in f.doc_types:
-        return False
-    if f.date_from and doc.date < f.date_from:
-        return False
-    if f.date_to and doc.date > f.date_to:
         return False
     if f.speakers and not any(speaker_is(chunk, s) for s in f.speakers):
         return False
@@ -51,21 +47,29 @@ def chunk_matches(chunk: Chunk, doc: Document, f: Filters) -> bool:
 def speaker_is(chunk: Chunk, value: str) -> bool:
     """The chunk's speaker is `value`: its exact label (as /v1/speakers lists it), or a name or
     affiliation that matches through the entity tables (中国, 中方, China, 戴兵)."""
-    if chunk.speaker is None:
-        return False
+    return chunk.speaker is not None and label_is(chunk.speaker, chunk.speaker_info, value)
+
+
+def label_is(label: str, info: SpeakerInfo | None, value: str) -> bool:
+    """`speaker_is` for a speaker given by its label and info."""
     if re.search(r"[(（]", value):  # a full label such as 印度 (主席以本国身份发言): that turn only
-        return _norm(chunk.speaker) == _norm(value)
-    return _norm(chunk.speaker) == _norm(value) or speaker_matches(chunk.speaker_info or chunk.speaker, value)
+        return _norm(label) == _norm(value)
+    return _norm(label) == _norm(value) or speaker_matches(info or label, value)
 
 
-def check_filters(index, f: Filters) -> None:
-    """Raise FilterError, naming the field, for a document, type or speaker the index lacks."""
+def check_filters(index, f: Filters, max_values: int | None = None) -> None:
+    """Raise FilterError, naming the field, for a document, type or speaker the index lacks, a
+    malformed date, or more than `max_values` values in one list (the cost of a filter is bounded)."""
+    for name in ("doc_ids", "symbols", "speakers", "doc_types"):
+        values = getattr(f, name)
+        if max_values is not None and len(values) > max_values:
+            raise FilterError(f"filters.{name}: {len(values)} values; at most {max_values} are allowed")
     docs = index.documents
     known_docs = {_norm(d.id) for d in docs} | {_norm(d.symbol) for d in docs if d.symbol}
     checks = (("doc_ids", f.doc_ids, lambda v: _norm(v) in known_docs),
               ("symbols", f.symbols, lambda v: _norm(v) in known_docs),
               ("doc_types", f.doc_types, lambda v: v in {d.type for d in docs}),
-              ("speakers", f.speakers, lambda v: any(speaker_is(c, v) for c in index.chunks)))
+              ("speakers", f.speakers, lambda v: bool(speaker_ids(index, v))))
     for name, values, known in checks:
         unknown = [v for v in values if not known(v)]
         if unknown:
@@ -81,11 +85,65 @@ def check_filters(index, f: Filters) -> None:
                 raise FilterError(f"filters.{name}: expected a date YYYY-MM-DD, got {value!r}")
 
 
+def speaker_ids(index, value: str) -> frozenset[int]:
+    """Ids of the index's distinct speakers that `value` names (memoized per value: a corpus
+    has thousands of speakers, and a filter is matched against each once)."""
+    return index.memo(("speaker", value), lambda: frozenset(
+        sid for sid, label, info in index.speakers() if label_is(label, info, value)))
+
+
+def doc_matches(doc: Document, f: Filters) -> bool:
+    """The document-level part of a filter: ids, symbols, kinds, dates."""
+    if f.doc_ids and not ({_norm(doc.id)} | ({_norm(doc.symbol)} if doc.symbol else set())) \
+            & {_norm(x) for x in f.doc_ids}:
+        return False
+    if f.symbols and not (doc.symbol and _norm(doc.symbol) in {_norm(x) for x in f.symbols}):
+        return False
+    if f.doc_types and doc.type not in f.doc_types:
+        return False
+    if f.date_from and doc.date < f.date_from:
+        return False
+    if f.date_to and doc.date > f.date_to:
+        return False
+    return True
+
+
+def matches(index, f: Filters, ids: np.ndarray | None = None) -> np.ndarray:
+    """Which chunks the filter keeps: a boolean per id of `ids`, or per chunk id (live or not)
+    when `ids` is None. Built from the precomputed columns (document row, speaker id) and a
+    per-document and per-distinct-speaker match, never from the chunk records."""
+    cols = index.columns
+    ids = np.arange(len(cols.live)) if ids is None else np.asarray(ids, dtype=np.int64)
+    keep = np.asarray(cols.live[ids], dtype=bool)
+    doc_part = Filters(doc_ids=f.doc_ids, symbols=f.symbols, doc_types=f.doc_types,
+                       date_from=f.date_from, date_to=f.date_to)
+    if not doc_part.is_empty():
+        docs_ok = index.memo(("documents", doc_part), lambda: _row_mask(
+            {row for row, doc in index.document_rows() if doc_matches(doc, doc_part)}))
+        keep &= _lookup(docs_ok, cols.doc[ids])
+    if f.speakers:
+        wanted = set().union(*(speaker_ids(index, v) for v in f.speakers))
+        keep &= _lookup(_row_mask(wanted), cols.speaker[ids])
+    return keep
+
+
+def _row_mask(rows: set[int]) -> np.ndarray:
+    mask = np.zeros(max(rows, default=0) + 1, dtype=bool)
+    mask[list(rows)] = True
+    return mask
+
+
+def _lookup(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    inside = values < len(mask)
+    out = np.zeros(len(values), dtype=bool)
+    out[inside] = mask[values[inside]]
+    return out
+
+
 def allowed_mask(index, f: Filters) -> np.ndarray:
-    docs = {d.id: d for d in index.documents}
-    if f.is_empty():
-        return np.ones(len(index.chunks), dtype=bool)
-    return np.array([chunk_matches(c, docs[c.doc_id], f) for c in index.chunks], dtype=bool)
+    """Boolean mask over chunk ids: live chunks the filter keeps."""
+    return matches(index, f)
 
 
 def intent_filters(intent: QueryIntent | None, explicit: Filters,

@@ -1,222 +1,363 @@
-"""The index directory: FAISS (chunks and their sentences) + BM25 state + chunk records + config.json.
+"""A built index, loaded: the chunk store (SQLite), FAISS indexes (memory-mapped), BM25 (bm25s,
+memory-mapped), per-chunk columns and the null sample, checked against what the build recorded.
 
-index/<name>/
-  config.json      model id and weights hash, dimension, chunker version, corpus hash, versions
-  documents.json   the manifest's Document records
-  chunks.jsonl     one Chunk record per line (row i of the FAISS index is line i)
-  dense.faiss      chunk vectors ("passage: " + text)
-  sentences.faiss  one vector per sentence of every chunk; sentences.json maps rows to chunks
-  bm25.json        the lexical index state
+index/<name> -> .<name>.v-…/   (rag.buildlock: versions, the build lock, the atomic swap)
+  config.json       what decides whether the index is current, plus the build's record: each
+                    artifact's size and sha256, the row counts, what changed
+  store.sqlite      documents, source texts, speakers, chunks, sentence keys (rag.store)
+  dense.faiss       chunk vectors ("passage: " + text), FAISS id = chunk id
+  sentences.faiss   one vector per sentence, FAISS id = sentence id
+  dense_en.faiss    English vectors ("passage: " + text_en) of the chunks with a translation
+  bm25/, bm25_en/   jieba BM25 over the chunks, English BM25 over text_en (rag.lexical)
+  columns/*.npy     per-chunk columns (rag.columns)
+  null.npz          the null sample: a fixed sample of chunks with their sentence vectors, for
+                    the abstention statistic (a question's score against unrelated passages)
 
-A build writes a temporary sibling directory and swaps it in with renames, so a failed or
-interrupted build leaves the previous index intact. Loading with another model or chunker fails.
+Loading always checks every artifact's size and the row counts, and the checksum of the small
+ones; `load(..., verify=True)` (the build, `rag serve` at start, `rag index --check`) checks every
+checksum. Any mismatch or read error is one IndexCorruptError / IndexLoadError line naming the
+file and what to run. Building lives in rag.build.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import platform
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass
-from importlib import metadata
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import faiss
 import numpy as np
 
-from rag.chunks import CHUNKER_VERSION, chunk_corpus
-from rag.corpus import corpus_hash
-from rag.errors import IndexLoadError
-from rag.lexical import BM25, Tokenizer
-from rag.records import Chunk, Document
-from rag.sentences import SPLITTER_VERSION, split_sentences
+from rag import buildlock
+from rag.chunks import CHUNKER_VERSION
+from rag.columns import Columns
+from rag.errors import IndexCorruptError, IndexLoadError
+from rag.lexical import BM25, EnglishAnalyzer, Tokenizer
+from rag.protocols import VectorSearch
+from rag.records import Chunk, Document, SpeakerInfo
+from rag.store import ROLES, ChunkStore, sentence_key
+from rag.vectors import DEFAULT_NPROBE, Allowed, VectorIndex
+from rag import vectors as vec
 
-FORMAT_VERSION = 1
-DEFAULT_FACTORY = "Flat"  # exact inner product; e.g. "HNSW32" or "IVF64,Flat" for large corpora
-
-
-@dataclass(frozen=True)
-class Index:
-    path: Path
-    config: dict[str, Any]
-    documents: tuple[Document, ...]
-    chunks: tuple[Chunk, ...]
-    dense: Any  # faiss.Index over chunks
-    sentences: Any  # faiss.Index over sentences
-    sentence_chunk: np.ndarray  # row -> chunk row
-    bm25: BM25
+FORMAT_VERSION = 2
+CHEAP_BYTES = 16 << 20  # artifacts up to this size are checksummed at every load
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("unrag", "faiss-cpu", "sentence-transformers", "transformers", "torch", "jieba"):
+class ChunkList(Sequence):
+    """`Index.chunks`: the chunks in reading order, read from the store on demand. For old
+    callers and small corpora; nothing on a request's path iterates it."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index.columns.order)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        order = self._index.columns.order
+        if isinstance(i, slice):
+            return self._index.get_chunks(order[i])
+        return self._index.get_chunks([order[i]])[0]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        order = self._index.columns.order
+        for start in range(0, len(order), 2000):
+            yield from self._index.get_chunks(order[start:start + 2000])
+
+
+@dataclass
+class NullSample:
+    """A fixed sample of the index's chunks (all of them in a small corpus) with their sentence
+    vectors: a question's best-passage scores over it give the mean and spread that the
+    abstention z-score compares the top candidate with (README "Abstention")."""
+
+    chunks: np.ndarray  # (m, d)
+    sentences: np.ndarray  # (s, d)
+    owner: np.ndarray  # (s,) row of `chunks` each sentence belongs to
+
+    def __post_init__(self) -> None:
+        # sentences are grouped by chunk: each chunk's best is a max over one segment
+        self._owners, self._starts = np.unique(self.owner, return_index=True)
+
+    def stats(self, query: np.ndarray) -> tuple[float, float]:
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        best = self.chunks @ q
+        if len(self.owner):
+            best[self._owners] = np.maximum(best[self._owners],
+                                            np.maximum.reduceat(self.sentences @ q, self._starts))
+        return float(best.mean()), float(best.std() or 1e-6)
+
+    @classmethod
+    def load(cls, path: Path) -> NullSample:
         try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "absent"
+            with np.load(path) as data:
+                return cls(data["chunks"], data["sentences"], data["owner"])
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexCorruptError(f"{path}: unreadable null sample ({e}): rebuild it with "
+                                    "`rag index --force`") from e
+
+
+@dataclass
+class Index:
+    path: Path  # the version directory
+    config: dict[str, Any]
+    store: ChunkStore
+    columns: Columns
+    dense: VectorSearch  # rag.vectors.VectorIndex (FAISS); ids = chunk ids
+    sentences: VectorSearch  # ids = sentence ids (columns.sent_chunk maps them to chunks)
+    dense_en: VectorSearch | None  # English vectors of the chunks with a translation
+    bm25: BM25
+    bm25_en: BM25 | None
+    null: NullSample
+    reader_lock: IO[str] | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def _once(self, name: str, make: Any) -> Any:
+        """A value computed on first use, once, whichever thread asks first."""
+        if name not in self._cache:
+            with self._lock:
+                if name not in self._cache:
+                    self._cache[name] = make()
+        return self._cache[name]
+
+    def memo(self, key: Any, make: Any, limit: int = 4096) -> Any:
+        """A bounded memo for per-value work (a filter value's speakers, a filter's documents)."""
+        memo = self._once("memo", OrderedDict)
+        with self._lock:
+            if key in memo:
+                memo.move_to_end(key)
+                return memo[key]
+        value = make()
+        with self._lock:
+            memo[key] = value
+            while len(memo) > limit:
+                memo.popitem(last=False)
+        return value
+
+    # ------------------------------------------------------------------ the corpus
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.bm25.tokenizer  # type: ignore[return-value]
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        return self._once("documents", lambda: tuple(d for _, d in self._doc_rows()))
+
+    def _doc_rows(self) -> list[tuple[int, Document]]:
+        return self._once("doc_rows", self.store.documents)
+
+    def document_rows(self) -> list[tuple[int, Document]]:
+        """(row, document) in manifest order; the row is what `columns.doc` holds."""
+        return self._doc_rows()
+
+    def _row_of(self) -> dict[str, int]:
+        return self._once("row_of", lambda: {d.id: row for row, d in self._doc_rows()})
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self._row_of().get(doc_id)
+        return None if row is None else self._docs_by_row()[row]
+
+    def _docs_by_row(self) -> dict[int, Document]:
+        return self._once("docs_by_row", lambda: dict(self._doc_rows()))
+
+    def document_of_row(self, row: int) -> Document:
+        return self._docs_by_row()[int(row)]
+
+    @property
+    def chunks(self) -> ChunkList:
+        return ChunkList(self)
+
+    def get_chunks(self, ids: Sequence[int]) -> list[Chunk]:
+        return self.store.chunks([int(i) for i in ids])
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks in reading order ([] for an unknown id)."""
+        row = self._row_of().get(doc_id)
+        return [] if row is None else self.get_chunks(self.store.chunk_ids_of(row))
+
+    def chunk_counts(self) -> dict[str, int]:
+        """document id -> number of chunks."""
+        def make() -> dict[str, int]:
+            counts = self.store.chunk_counts()
+            return {d.id: counts.get(row, 0) for row, d in self._doc_rows()}
+        return self._once("chunk_counts", make)
+
+    def speakers(self) -> list[tuple[int, str, SpeakerInfo | None]]:
+        """The distinct speakers: (id, label, info)."""
+        return self._once("speakers", self.store.speakers)
+
+    def speaker_infos(self) -> list[SpeakerInfo | str]:
+        """Each distinct speaker as query understanding wants it (its info, else its label)."""
+        return self._once("speaker_infos", lambda: list(dict.fromkeys(
+            info or label for _, label, info in self.speakers())))
+
+    def speakers_of(self, doc_id: str | None = None) -> list[str]:
+        """Speaker labels of a document in order of first appearance (of every document: None)."""
+        labels = {sid: label for sid, label, _ in self.speakers()}
+        by_doc = self._once("speakers_by_doc", self.store.speakers_by_document)
+        rows = [r for r, _ in self._doc_rows()] if doc_id is None else [self._row_of().get(doc_id)]
+        return list(dict.fromkeys(labels[s] for r in rows for s in by_doc.get(r, [])))
+
+    def source_text(self, doc_id: str) -> str:
+        """The document's text as stored in the corpus (chunk offsets index it)."""
+        row = self._row_of().get(doc_id)
+        if row is None:
+            raise KeyError(doc_id)
+        return self.store.source_text(row)
+
+    def mentioning(self, needle: str) -> list[str]:
+        """Ids of the documents (manifest order) with a chunk token that contains `needle`
+        (case and whitespace ignored): `2589` finds 第2589(2021)号决议, `S/2020/273` the symbol."""
+        rows = set(np.asarray(self.columns.doc)[self.bm25.ids_with(needle)].tolist())
+        return [d.id for row, d in self._doc_rows() if row in rows]
+
+    # ------------------------------------------------------------------ retrieval helpers
+    @property
+    def live_count(self) -> int:
+        return len(self.columns.order)
+
+    def body(self) -> Allowed:
+        """The chunks ranked by default: live, role body."""
+        return self._once("body", lambda: Allowed.of(self.columns.live & (self.columns.role == ROLES.index("body"))))
+
+    def everything(self) -> Allowed:
+        return self._once("everything", lambda: Allowed.of(np.asarray(self.columns.live, dtype=bool)))
+
+    def sentence_filter(self, allowed: Allowed) -> Allowed:
+        """The sentences of the allowed chunks."""
+        make = lambda: Allowed.of(np.asarray(allowed.mask, dtype=bool)[self.columns.sent_chunk])  # noqa: E731
+        if allowed is self.body():
+            return self._once("body_sentences", make)
+        return make()
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these sentence texts (stripped), for the ones the index holds."""
+        keys = {sentence_key(t): t for t in texts}
+        ids = self.store.sentence_ids(list(keys))
+        if not ids:
+            return {}
+        found = self.sentences.vectors(list(ids.values()))
+        return {keys[k]: v for k, v in zip(ids, found)}
+
+    def close(self) -> None:
+        self.store.close()
+        if self.reader_lock is not None:
+            self.reader_lock.close()
+            self.reader_lock = None
+
+
+# ------------------------------------------------------------------ config and checks
+
+def read_config(path: Path) -> dict[str, Any] | None:
+    """The current version's config.json; None when there is no index."""
+    version = buildlock.current_version(Path(path))
+    if version is None:
+        return None
+    return _read_json(version / "config.json")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise IndexLoadError(f"no index at {path.parent}: build it with `rag index`") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise IndexCorruptError(f"{path}: unreadable ({' '.join(str(e).split())}): rebuild it with "
+                                "`rag index --force`") from e
+    if not isinstance(data, dict):
+        raise IndexCorruptError(f"{path}: not a JSON object: rebuild it with `rag index --force`")
+    return data
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def artifacts(directory: Path) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of every file of a version (config.json and the reader lock aside)."""
+    out = {}
+    for p in sorted(directory.rglob("*")):
+        rel = p.relative_to(directory).as_posix()
+        if p.is_file() and rel not in ("config.json", buildlock.READER_LOCK):
+            out[rel] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
     return out
 
 
-def expected_config(corpus_dir: Path, chunks: list[Chunk], tokenizer: Tokenizer, encoder: Any,
-                    factory: str) -> dict[str, Any]:
-    """What decides whether an index is current: the corpus, the chunks the code makes of it
-    (so a chunker change without a version bump is still seen), the tokenizer's dictionary, the
-    sentence splitter, the model and the FAISS index type."""
-    records = "\n".join(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True) for c in chunks)
-    return {
-        "format_version": FORMAT_VERSION,
-        "model_id": str(encoder.model_id),
-        "model_hash": getattr(encoder, "weights_hash", None),
-        "dimension": int(encoder.dimension),
-        "chunker_version": CHUNKER_VERSION,
-        "chunks_hash": hashlib.sha256(records.encode("utf-8")).hexdigest(),
-        "tokenizer": tokenizer.signature(),
-        "sentence_splitter": SPLITTER_VERSION,
-        "corpus_hash": corpus_hash(corpus_dir),
-        "faiss_factory": factory,
-    }
-
-
-def read_config(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-
-
-def is_current(path: Path, expected: dict[str, Any]) -> bool:
-    config = read_config(path)
-    return config is not None and all(config.get(k) == v for k, v in expected.items())
-
-
-def _exhaustive(index: Any) -> Any:
-    """Approximate index types search as widely as they can: the retriever ranks every allowed
-    row, and a corpus of a few thousand passages costs nothing to scan."""
-    space = faiss.ParameterSpace()
-    for name, value in (("nprobe", 1 << 16), ("efSearch", 1 << 12)):
+def check_files(directory: Path, config: dict[str, Any], *, checksums: bool = False) -> None:
+    """Every artifact the build recorded is there with its size (and checksum: always for small
+    files, for all with `checksums`)."""
+    recorded = _key(config, "artifacts", directory)
+    for rel, want in recorded.items():
+        path = directory / rel
         try:
-            space.set_index_parameter(index, name, value)
-        except RuntimeError:  # this index type has no such parameter
-            pass
-    return index
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise IndexCorruptError(f"{path}: missing: rebuild the index with `rag index --force`") from None
+        if size != want["size"]:
+            raise IndexCorruptError(f"{path}: {size} bytes, but the build wrote {want['size']}: "
+                                    "rebuild the index with `rag index --force`")
+        if (checksums or size <= CHEAP_BYTES) and sha256_file(path) != want["sha256"]:
+            raise IndexCorruptError(f"{path}: contents differ from what the build wrote (sha256): "
+                                    "rebuild the index with `rag index --force`")
 
 
-def _faiss_index(vectors: np.ndarray, factory: str) -> Any:
-    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
-    if not index.is_trained:
-        index.train(vectors)
-    index.add(vectors)
-    return index
+def _key(config: dict[str, Any], key: str, directory: Path) -> Any:
+    if key not in config:
+        raise IndexCorruptError(f"{directory / 'config.json'}: no {key!r}: rebuild the index with "
+                                "`rag index --force`")
+    return config[key]
 
 
-def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str | None = None,
-          force: bool = False, progress: bool = False) -> tuple[Path, bool]:
-    """Build the index at `path` unless it is current. Returns (path, built?). Without a
-    `factory`, the existing index's FAISS type is kept (else the default, exact inner product)."""
-    _repair(path)
-    factory = factory or (read_config(path) or {}).get("faiss_factory") or DEFAULT_FACTORY
-    documents, chunks = chunk_corpus(corpus_dir)
-    tokenizer = Tokenizer()
-    expected = expected_config(corpus_dir, chunks, tokenizer, encoder, factory)
-    if not force and is_current(path, expected):
-        return path, False
-    t0 = time.perf_counter()
-    dense = encoder.encode_passages([c.text for c in chunks], progress=progress)
-    sent_texts, sent_chunk = [], []
-    for row, c in enumerate(chunks):
-        for s in split_sentences(c.text):
-            sent_texts.append(s.strip())
-            sent_chunk.append(row)
-    sent_vecs = encoder.encode_passages(sent_texts, progress=progress)
-    bm25 = BM25(tokenizer).fit([c.text for c in chunks])
-    config = expected | {
-        "name": path.name,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "build_seconds": round(time.perf_counter() - t0, 1),
-        "n_documents": len(documents),
-        "n_chunks": len(chunks),
-        "n_sentences": len(sent_texts),
-        "versions": _versions(),
+def check_counts(index: Index) -> None:
+    """The rows each part holds agree with each other and with what the build recorded."""
+    want = _key(index.config, "counts", index.path)
+    have = {
+        "documents": index.store.count("documents"),
+        "sources": index.store.count("sources"),
+        "chunks": index.store.count("chunks"),
+        "sentences": index.store.count("sentences"),
+        "speakers": index.store.count("speakers"),
+        "live": index.live_count,
+        "dense": index.dense.ntotal,
+        "sentence_vectors": index.sentences.ntotal,
+        "dense_en": index.dense_en.ntotal if index.dense_en else 0,
+        "bm25": len(index.bm25),
+        "bm25_en": len(index.bm25_en) if index.bm25_en else 0,
+        "english": int(np.count_nonzero(index.columns.en)),
     }
-    _write_atomically(path, config, documents, chunks, _faiss_index(dense, factory),
-                      _faiss_index(sent_vecs, factory), np.asarray(sent_chunk), bm25)
-    return path, True
+    files = {"documents": "store.sqlite", "sources": "store.sqlite", "chunks": "store.sqlite",
+             "sentences": "store.sqlite", "speakers": "store.sqlite", "live": "columns/order.npy",
+             "dense": "dense.faiss", "sentence_vectors": "sentences.faiss", "dense_en": "dense_en.faiss",
+             "bm25": "bm25", "bm25_en": "bm25_en", "english": "columns/en.npy"}
+    for name, n in have.items():
+        if want.get(name) != n:
+            raise IndexCorruptError(f"{index.path / files[name]}: holds {n} {name.replace('_', ' ')} rows, "
+                                    f"but the build recorded {want.get(name)}: rebuild the index with "
+                                    "`rag index --force`")
+    for name in ("chunks", "live", "dense", "bm25"):
+        if have[name] != have["chunks"]:
+            raise IndexCorruptError(f"{index.path / files[name]}: {have[name]} rows for "
+                                    f"{have['chunks']} chunks: rebuild the index with `rag index --force`")
 
 
-def _write_atomically(path: Path, config, documents, chunks, dense, sentences, sent_chunk, bm25):
-    """Write everything to a temporary sibling, then swap it in. If the swap itself fails, the
-    previous index is put back; a swap interrupted by a crash is repaired by the next build."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = _repair(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
-    try:
-        _write_files(tmp, config, documents, chunks, dense, sentences, sent_chunk, bm25)
-        if old.exists():
-            shutil.rmtree(old)
-        if path.exists():
-            path.rename(old)
-        try:
-            tmp.rename(path)
-        except BaseException:
-            if old.exists() and not path.exists():
-                old.rename(path)
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _repair(path: Path) -> Path:
-    """Put back an index whose swap died between its two renames; return the '.old' path."""
-    old = path.with_name(f".{path.name}.old")
-    if old.exists() and not path.exists():
-        old.rename(path)
-    return old
-
-
-def _write_files(tmp: Path, config, documents, chunks, dense, sentences, sent_chunk, bm25) -> None:
-    (tmp / "documents.json").write_text(
-        json.dumps([d.to_dict() for d in documents], ensure_ascii=False, indent=1), "utf-8")
-    with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-    faiss.write_index(dense, str(tmp / "dense.faiss"))
-    faiss.write_index(sentences, str(tmp / "sentences.faiss"))
-    (tmp / "sentences.json").write_text(json.dumps(sent_chunk.tolist()), "utf-8")
-    (tmp / "bm25.json").write_text(json.dumps(bm25.to_state(), ensure_ascii=False), "utf-8")
-    (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), "utf-8")
-
-
-def load(path: Path, encoder: Any | None = None) -> Index:
-    """Load an index directory; with `encoder`, refuse one built by another model."""
-    config = read_config(path)
-    if config is None:
-        raise IndexLoadError(f"no index at {path}: build it with `rag index`")
+def _check_format(path: Path, config: dict[str, Any]) -> None:
     if config.get("format_version") != FORMAT_VERSION or config.get("chunker_version") != CHUNKER_VERSION:
         raise IndexLoadError(
             f"index {path} was built with format {config.get('format_version')} / chunker "
             f"{config.get('chunker_version')}; this code expects {FORMAT_VERSION} / {CHUNKER_VERSION}: "
             "rebuild it with `rag index`")
-    if encoder is not None:
-        _check_model(path, config, encoder)
-    documents = tuple(Document.from_dict(d)
-                      for d in json.loads((path / "documents.json").read_text("utf-8")))
-    with (path / "chunks.jsonl").open(encoding="utf-8") as f:
-        chunks = tuple(Chunk.from_dict(json.loads(line)) for line in f)
-    bm25 = BM25.from_state(json.loads((path / "bm25.json").read_text("utf-8")), Tokenizer())
-    return Index(path=path, config=config, documents=documents, chunks=chunks,
-                 dense=_exhaustive(faiss.read_index(str(path / "dense.faiss"))),
-                 sentences=_exhaustive(faiss.read_index(str(path / "sentences.faiss"))),
-                 sentence_chunk=np.asarray(json.loads((path / "sentences.json").read_text("utf-8"))),
-                 bm25=bm25)
 
 
-def _check_model(path: Path, config: dict[str, Any], encoder: Any) -> None:
+def check_model(path: Path, config: dict[str, Any], encoder: Any) -> None:
     want_hash = getattr(encoder, "weights_hash", None)
     same = (config.get("model_hash") == want_hash if want_hash and config.get("model_hash")
             else config.get("model_id") == str(encoder.model_id))
@@ -226,3 +367,74 @@ def _check_model(path: Path, config: dict[str, Any], encoder: Any) -> None:
             f"(weights {str(config.get('model_hash'))[:12]}, dim {config.get('dimension')}), "
             f"but the configured model is {encoder.model_id} (weights {str(want_hash)[:12]}, "
             f"dim {encoder.dimension}): rebuild it with `rag index` or set RAG_MODEL back")
+
+
+# ------------------------------------------------------------------ loading
+
+def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
+         nprobe: int = DEFAULT_NPROBE) -> Index:
+    """Load the index at `path` (a name's symlink or a version directory); with `encoder`,
+    refuse one built by another model; with `verify`, check every checksum."""
+    version, reader_lock = buildlock.open_for_reading(Path(path))
+    try:
+        config = _read_json(version / "config.json")
+        _check_format(version, config)
+        if encoder is not None:
+            check_model(version, config, encoder)
+        check_files(version, config, checksums=verify)
+        index = _open(version, config, nprobe)
+        index.reader_lock = reader_lock
+        check_counts(index)
+        return index
+    except BaseException:
+        if reader_lock is not None:
+            reader_lock.close()
+        raise
+
+
+def _open(version: Path, config: dict[str, Any], nprobe: int) -> Index:
+    factories = _key(config, "factories", version)
+
+    def vectors(name: str) -> VectorIndex | None:
+        factory = factories.get(name)
+        if factory is None:
+            return None
+        return VectorIndex(vec.read(version / f"{name}.faiss", factory), version / f"{name}.faiss", nprobe)
+
+    dense, sentences = vectors("dense"), vectors("sentences")
+    if dense is None or sentences is None:
+        raise IndexCorruptError(f"{version / 'config.json'}: no dense or sentence index recorded: "
+                                "rebuild it with `rag index --force`")
+    return Index(path=version, config=config, store=ChunkStore(version / "store.sqlite"),
+                 columns=Columns.load(version / "columns"), dense=dense, sentences=sentences,
+                 dense_en=vectors("dense_en"), bm25=_bm25(version / "bm25", Tokenizer()),
+                 bm25_en=_bm25(version / "bm25_en", EnglishAnalyzer()) if (version / "bm25_en").is_dir() else None,
+                 null=NullSample.load(version / "null.npz"))
+
+
+def _bm25(directory: Path, analyzer: Any) -> BM25:
+    try:
+        return BM25.load(directory, analyzer)
+    except ValueError as e:
+        raise IndexLoadError(f"{directory}: {' '.join(str(e).split())}") from e
+    except (OSError, KeyError, json.JSONDecodeError) as e:
+        raise IndexCorruptError(f"{directory}: unreadable BM25 index ({' '.join(str(e).split())}): "
+                                "rebuild it with `rag index --force`") from e
+
+
+def check(path: Path, encoder: Any | None = None) -> dict[str, Any]:
+    """`rag index --check`: load with every checksum and count verified, read every chunk's
+    seal; returns a summary, raises IndexCorruptError on the first problem."""
+    index = load(path, encoder, verify=True)
+    try:
+        n = sum(1 for _ in index.chunks)
+        return {"index": str(index.path), "ok": True, "documents": len(index.documents), "chunks": n,
+                "artifacts": len(index.config["artifacts"])}
+    finally:
+        index.close()
+
+
+def build(*args: Any, **kwargs: Any) -> tuple[Path, bool]:
+    """See rag.build.build (kept here for callers of `rag.index.build`)."""
+    from rag.build import build as _build
+    return _build(*args, **kwargs)

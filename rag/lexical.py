@@ -1,4 +1,6 @@
-"""Lexical search: a jieba tokenizer that keeps UN terms and document symbols whole, and Okapi BM25.
+"""Lexical search: a jieba tokenizer that keeps UN terms and document symbols whole, an English
+analyzer (Snowball stemmer, English stopwords), and Okapi BM25 on `bm25s`, saved and loaded
+memory-mapped (nothing is refit at load).
 
 The tokenizer owns a private `jieba.Tokenizer` (no global jieba state). Its user dictionary is
 `rag/data/un_terms.txt` plus every Chinese name and alias in `rag/data/member_states.tsv` and
@@ -13,14 +15,15 @@ for 维和 still meets 维和人员 while the whole term ranks an exact match hi
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import math
 import re
+import threading
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -82,6 +85,7 @@ class Tokenizer:
         self.extra_words = tuple(extra_words)
         self._jieba: Any = None
         self._words: list[str] | None = None
+        self._lock = threading.Lock()  # the dictionary loads once, whichever thread asks first
 
     def words(self) -> list[str]:
         """The user-dictionary words, deduplicated, in a stable order."""
@@ -96,15 +100,16 @@ class Tokenizer:
         return hashlib.sha256("\n".join(self.words()).encode()).hexdigest()[:16]
 
     def _cutter(self) -> Any:
-        if self._jieba is None:
-            import jieba
+        with self._lock:
+            if self._jieba is None:
+                import jieba
 
-            jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to show
-            tok = jieba.Tokenizer()
-            for word in self.words():
-                tok.add_word(word)
-            self._jieba = tok
-        return self._jieba
+                jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to show
+                tok = jieba.Tokenizer()
+                for word in self.words():
+                    tok.add_word(word)
+                self._jieba = tok
+            return self._jieba
 
     def tokenize(self, text: str) -> list[str]:
         text = nfkc(text)
@@ -132,89 +137,155 @@ class Tokenizer:
         return out
 
 
-class BM25:
-    """Okapi BM25 over token lists (k1=1.5, b=0.75).
+class Analyzer(Protocol):
+    """Text -> index tokens; `signature()` changes whenever the tokens would."""
 
-    idf = ln(1 + (N - n + 0.5) / (n + 0.5)), always positive (the Lucene form). Repeated query
-    terms count once. `search` returns only documents with a positive score, best first.
+    def tokenize(self, text: str) -> list[str]: ...
+
+    def signature(self) -> str: ...
+
+
+_EN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+
+class EnglishAnalyzer:
+    """English tokens for the official translations: lowercase words and numbers, English
+    stopwords (bm25s's list) dropped, Snowball-stemmed (PyStemmer: 'recommendations' and
+    'recommended' meet at 'recommend'). Document symbols stay single tokens as in Chinese."""
+
+    def __init__(self) -> None:
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self.stopwords = frozenset(STOPWORDS_EN)
+        self._local = threading.local()  # a Stemmer is not thread-safe: one per thread
+
+    def signature(self) -> str:
+        text = "\n".join(sorted(self.stopwords)) + metadata.version("PyStemmer") + "english"
+        return "en-" + hashlib.sha256(text.encode()).hexdigest()[:13]
+
+    def _stemmer(self) -> Any:
+        if getattr(self._local, "stemmer", None) is None:
+            import Stemmer
+
+            self._local.stemmer = Stemmer.Stemmer("english")
+        return self._local.stemmer
+
+    def tokenize(self, text: str) -> list[str]:
+        text = nfkc(text)
+        symbols = [symbol_key(m.group()) for m in SYMBOL_TOKEN_RE.finditer(text)]
+        words = [w for w in _EN_WORD.findall(SYMBOL_TOKEN_RE.sub(" ", text).lower())
+                 if w not in self.stopwords]
+        return symbols + self._stemmer().stemWords(words)
+
+
+class BM25:
+    """Okapi BM25 (k1=1.5, b=0.75, Lucene idf: ln(1 + (N - n + 0.5) / (n + 0.5)), always positive)
+    on `bm25s`, which precomputes every term's weight per document in a sparse matrix.
+
+    Rows are documents in fit order; `ids[row]` is what a search returns (the chunk ids of an
+    index; by default the rows). Repeated query terms count once. `search` returns only rows with
+    a positive score, best first, ties by id. `save` / `load` write and memory-map the matrix.
     """
 
-    def __init__(self, tokenizer: Tokenizer | None = None, k1: float = 1.5, b: float = 0.75) -> None:
+    def __init__(self, tokenizer: Analyzer | None = None, k1: float = 1.5, b: float = 0.75) -> None:
         self.tokenizer = tokenizer or Tokenizer()
         self.k1 = k1
         self.b = b
-        self.docs: list[list[str]] = []
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._idf: dict[str, float] = {}
-        self._norm = np.zeros(0)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self._bm: Any = None
 
     def fit(self, texts: Sequence[str]) -> BM25:
         return self.fit_tokens([self.tokenizer.tokenize(t) for t in texts])
 
-    def fit_tokens(self, docs: Sequence[Sequence[str]]) -> BM25:
-        self.docs = [list(d) for d in docs]
-        n_docs = len(self.docs)
-        lengths = np.array([len(d) for d in self.docs], dtype=np.float64)
-        avg = float(lengths.mean()) if n_docs and lengths.sum() else 1.0
-        self._norm = self.k1 * (1.0 - self.b + self.b * lengths / avg)
-        rows: dict[str, tuple[list[int], list[int]]] = {}
-        for i, doc in enumerate(self.docs):
-            for term, tf in Counter(doc).items():
-                ids, tfs = rows.setdefault(term, ([], []))
-                ids.append(i)
-                tfs.append(tf)
-        self._postings = {t: (np.array(ids), np.array(tfs, dtype=np.float64))
-                          for t, (ids, tfs) in rows.items()}
-        self._idf = {t: math.log(1.0 + (n_docs - len(ids) + 0.5) / (len(ids) + 0.5))
-                     for t, (ids, _) in rows.items()}
+    def fit_tokens(self, docs: Sequence[Sequence[str]], ids: Sequence[int] | None = None) -> BM25:
+        import bm25s
+
+        self.ids = np.asarray(range(len(docs)) if ids is None else ids, dtype=np.int64)
+        if len(self.ids) != len(docs):
+            raise ValueError(f"{len(docs)} documents but {len(self.ids)} ids")
+        vocab: dict[str, int] = {}
+        rows = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in docs]
+        self._bm = None
+        if rows and vocab:
+            bm = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+            bm.index((rows, vocab), create_empty_token=False, show_progress=False)
+            self._bm = bm
         return self
 
     def __len__(self) -> int:
-        return len(self.docs)
+        return len(self.ids)
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document for these query tokens."""
-        out = np.zeros(len(self.docs))
-        for term in dict.fromkeys(query_tokens):
-            if term in self._postings:
-                ids, tf = self._postings[term]
-                out[ids] += self._idf[term] * tf * (self.k1 + 1.0) / (tf + self._norm[ids])
-        return out
+        """BM25 score of every row for these query tokens."""
+        if self._bm is None:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        term_ids = self._bm.get_tokens_ids(list(dict.fromkeys(query_tokens)))
+        if not term_ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self._bm.get_scores_from_ids(term_ids)
 
     def search(self, query: str, k: int = 10, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-k (doc index, score) with score > 0. `allowed`: a boolean mask over the documents
-        or an array of allowed document indices; None allows all."""
+        """Top-k (id, score) with score > 0. `allowed`: a boolean mask indexed by id, or an array
+        of allowed ids; None allows all."""
         return self.search_tokens(self.tokenizer.tokenize(query), k, allowed)
 
     def search_tokens(self, tokens: Sequence[str], k: int = 10,
                       allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         scores = self.scores(tokens)
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            mask = np.zeros(len(scores), dtype=bool)
-            if allowed.dtype == bool:
-                if allowed.shape != scores.shape:
-                    raise ValueError(f"allowed mask has shape {allowed.shape}, expected {scores.shape}")
-                mask = allowed
-            else:
-                mask[allowed.astype(int)] = True
-            scores = np.where(mask, scores, 0.0)
-        hits = np.flatnonzero(scores > 0)
-        order = hits[np.lexsort((hits, -scores[hits]))][:k]
-        return [(int(i), float(scores[i])) for i in order]
+        rows = np.flatnonzero(scores > 0)
+        if allowed is not None and len(rows):
+            rows = rows[_allowed_ids(np.asarray(allowed), self.ids, self.ids[rows])]
+        if len(rows) > k:
+            rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+        ids = self.ids[rows]
+        order = np.lexsort((ids, -scores[rows]))[:k]
+        return [(int(ids[i]), float(scores[rows[i]])) for i in order]
 
-    def to_state(self) -> dict[str, Any]:
-        """JSON-serializable: parameters, the tokenized documents and the tokenizer signature."""
-        return {"kind": "bm25-okapi", "version": 1, "k1": self.k1, "b": self.b,
-                "tokenizer": self.tokenizer.signature(), "docs": self.docs}
+    def ids_with(self, needle: str) -> np.ndarray:
+        """Ids of the rows holding a token that contains `needle` (lowercase, no spaces): the
+        documents that mention a symbol or a number, found through the vocabulary."""
+        needle = "".join(nfkc(needle).split()).lower()
+        if self._bm is None or not needle:
+            return np.zeros(0, dtype=np.int64)
+        indptr, indices = self._bm.scores["indptr"], self._bm.scores["indices"]
+        terms = [t for term, t in self._bm.vocab_dict.items() if needle in term]
+        rows = [np.asarray(indices[indptr[t]:indptr[t + 1]]) for t in terms if t + 1 < len(indptr)]
+        return np.unique(self.ids[np.concatenate(rows)]) if rows else np.zeros(0, dtype=np.int64)
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write the matrix, the vocabulary and the ids into `directory`; returns the files."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._bm is not None:
+            self._bm.save(str(directory))
+        params = {"k1": self.k1, "b": self.b, "tokenizer": self.tokenizer.signature(),
+                  "empty": self._bm is None}
+        (directory / "unrag.json").write_text(json.dumps(params), "utf-8")
+        np.save(directory / "ids.npy", self.ids)
+        return sorted(p for p in directory.iterdir() if p.is_file())
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], tokenizer: Tokenizer | None = None) -> BM25:
-        if state.get("kind") != "bm25-okapi" or state.get("version") != 1:
-            raise ValueError(f"not a BM25 state of version 1: kind={state.get('kind')!r} "
-                             f"version={state.get('version')!r}")
-        bm = cls(tokenizer, k1=float(state["k1"]), b=float(state["b"]))
-        if state.get("tokenizer") != bm.tokenizer.signature():
-            raise ValueError("BM25 state was built with another tokenizer dictionary "
-                             f"({state.get('tokenizer')} != {bm.tokenizer.signature()}); rebuild the index")
-        return bm.fit_tokens(state["docs"])
+    def load(cls, directory: Path, tokenizer: Analyzer | None = None) -> BM25:
+        """Memory-map a saved index. Raises ValueError for another tokenizer's index."""
+        import bm25s
+
+        directory = Path(directory)
+        params = json.loads((directory / "unrag.json").read_text("utf-8"))
+        bm = cls(tokenizer, k1=float(params["k1"]), b=float(params["b"]))
+        if params.get("tokenizer") != bm.tokenizer.signature():
+            raise ValueError(f"{directory}: built with another tokenizer dictionary "
+                             f"({params.get('tokenizer')} != {bm.tokenizer.signature()}); rebuild the index")
+        bm.ids = np.load(directory / "ids.npy", mmap_mode="r")
+        if not params.get("empty"):
+            bm._bm = bm25s.BM25.load(str(directory), mmap=True)
+        return bm
+
+
+def _allowed_ids(allowed: np.ndarray, all_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Which of `ids` the filter keeps: a boolean mask indexed by id, or a list of allowed ids."""
+    if allowed.dtype == bool:
+        top = int(all_ids.max(initial=-1))
+        if len(allowed) <= top:
+            raise ValueError(f"allowed mask has {len(allowed)} entries; ids go up to {top}")
+        return allowed[ids]
+    return np.isin(ids, allowed.astype(np.int64))

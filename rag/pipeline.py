@@ -15,7 +15,7 @@ import numpy as np
 from rag import index as index_mod
 from rag.answer import (abstain, absent_document_message, absent_speaker_message,
                         compose_extractive)
-from rag.embed import Embedder, resolve_model
+from rag.embed import encoder_for
 from rag.config import Settings
 from rag.errors import ConfigError, InputError
 from rag.llm import LLMAnswerer, chat_model_from_settings
@@ -24,7 +24,6 @@ from rag.protocols import Encoder
 from rag.query import QueryIntent
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
-from rag.sentences import split_sentences
 
 
 
@@ -40,19 +39,22 @@ class Pipeline:
         self.settings = settings or Settings.from_env()
         self.index = index
         self.encoder = QueryMemo(encoder)
-        self._sentence_vectors: dict[str, np.ndarray] | None = None
-        self.retriever = Retriever(index, self.encoder, mode=retrieval_mode)
-        self.tokenizer = index.bm25.tokenizer  # one jieba dictionary per process
+        self.retriever = Retriever(index, self.encoder, mode=retrieval_mode,
+                                   candidates=self.settings.candidates,
+                                   max_filter_values=self.settings.max_filter_values)
+        self.tokenizer = index.tokenizer  # one jieba dictionary per process
         self.chat_model = chat_model
         self._llm: LLMAnswerer | None = None
         self.min_z = min_z if min_z is not None else self.settings.min_z
 
     @classmethod
     def load(cls, path: Path, model: str | None = None, *, settings: Settings | None = None,
-             **kwargs: Any) -> Pipeline:
+             verify: bool = False, **kwargs: Any) -> Pipeline:
+        """`verify`: check every artifact's checksum (else sizes, counts and small files)."""
         settings = settings or Settings.from_env()
-        encoder = Embedder(resolve_model(model, settings))
-        return cls(index_mod.load(path, encoder), encoder, settings=settings, **kwargs)
+        encoder = encoder_for(model, settings)
+        return cls(index_mod.load(path, encoder, verify=verify, nprobe=settings.nprobe), encoder,
+                   settings=settings, **kwargs)
 
     @property
     def documents(self):
@@ -60,11 +62,29 @@ class Pipeline:
 
     @property
     def chunks(self):
+        """Every chunk, read on demand (a lazy Sequence): use `chunks_of` on request paths."""
         return self.index.chunks
 
     @property
     def info(self) -> dict[str, Any]:
-        return self.index.config
+        """The index's config.json, without the per-file checksums."""
+        return {k: v for k, v in self.index.config.items() if k != "artifacts"}
+
+    def chunks_of(self, doc_id: str):
+        """A document's chunks in reading order ([] for an unknown id)."""
+        return self.index.chunks_of(doc_id)
+
+    def chunk_counts(self) -> dict[str, int]:
+        """document id -> number of chunks."""
+        return self.index.chunk_counts()
+
+    def speakers_of(self, doc_id: str | None = None) -> list[str]:
+        """Speaker labels of one document (None: of all), in order of first appearance."""
+        return self.index.speakers_of(doc_id)
+
+    def source_text(self, doc_id: str) -> str:
+        """The document's text as stored (chunk offsets index it); KeyError for an unknown id."""
+        return self.index.source_text(doc_id)
 
     def warm_up(self) -> None:
         """Load the model, the tokenizer and the entity tables now rather than on the first
@@ -132,24 +152,16 @@ class Pipeline:
         """Cosine of each sentence with the question; sentence vectors come from the index
         (built from the same splitter), so only sentences it lacks are encoded now."""
         q = self.encoder.encode_queries([question])[0]
-        stored = self._stored_sentences()
         texts = [x.strip() for x in sentences]
+        stored = self._stored_sentences(texts)
         missing = [t for t in dict.fromkeys(texts) if t not in stored]
         if missing:
             stored = stored | dict(zip(missing, self.encoder.encode_passages(missing)))
         return [float(stored[t] @ q) for t in texts]
 
-    def _stored_sentences(self) -> dict[str, np.ndarray]:
-        if self._sentence_vectors is None:
-            self._sentence_vectors = {}
-            try:
-                vectors = self.index.sentences.reconstruct_n(0, self.index.sentences.ntotal)
-            except RuntimeError:  # an index type that cannot give vectors back: encode on demand
-                return self._sentence_vectors
-            texts = [s.strip() for c in self.chunks for s in split_sentences(c.text)]
-            if len(texts) == len(vectors):
-                self._sentence_vectors = dict(zip(texts, vectors))
-        return self._sentence_vectors
+    def _stored_sentences(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The index's vectors of these sentences (looked up by text, read back by id)."""
+        return self.index.sentence_vectors(texts)
 
     def _refusal(self, question: str, intent: QueryIntent) -> Answer | None:
         """Abstain at once when the question names a document or speaker the corpus lacks."""
@@ -176,8 +188,7 @@ class Pipeline:
         """Documents whose text names one of these symbols (by its number: 2589, PV.9999)."""
         needles = [m.group(1) for s in symbols
                    for m in [re.search(r"(?:RES/|PV\.|PRST/)?(\d{3,}(?:/\d+)?)", s)] if m]
-        found = {c.doc_id for c in self.chunks
-                 if any(n in "".join(c.text.split()) for n in needles)}
+        found = {doc_id for n in needles for doc_id in self.index.mentioning(n)}
         return [d.symbol or d.title_zh for d in self.documents if d.id in found]
 
     def _where(self, intent: QueryIntent) -> str | None:
@@ -188,11 +199,7 @@ class Pipeline:
         return records[0].id if len(records) == 1 else None
 
     def _speakers_in(self, doc_id: str | None) -> list[str]:
-        seen: dict[str, None] = {}
-        for c in self.chunks:
-            if c.speaker and doc_id in (c.doc_id, None):
-                seen.setdefault(c.speaker)
-        return list(seen)
+        return self.index.speakers_of(doc_id)
 
 
 class QueryMemo:
@@ -228,9 +235,13 @@ class QueryMemo:
 
 
 def build_and_load(corpus_dir: Path, path: Path, model: str | None = None, *,
-                   progress: bool = False, force: bool = False,
-                   settings: Settings | None = None) -> tuple[Pipeline, bool]:
+                   progress: bool = False, force: bool = False, settings: Settings | None = None,
+                   verify: bool = True) -> tuple[Pipeline, bool]:
+    """Build the index if missing or stale, then load it; `verify`: check every checksum (the
+    service does, at start)."""
     settings = settings or Settings.from_env()
-    encoder = Embedder(resolve_model(model, settings))
-    _, built = index_mod.build(corpus_dir, path, encoder, progress=progress, force=force)
-    return Pipeline(index_mod.load(path, encoder), encoder, settings=settings), built
+    encoder = encoder_for(model, settings)
+    _, built = index_mod.build(corpus_dir, path, encoder, progress=progress, force=force,
+                               settings=settings)
+    index = index_mod.load(path, encoder, verify=verify and not built, nprobe=settings.nprobe)
+    return Pipeline(index, encoder, settings=settings), built

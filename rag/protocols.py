@@ -35,3 +35,45 @@ class QA(Searcher, Protocol):
 
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
             mode: str = "extractive") -> Answer: ...
+
+
+class SourceCorpus(Protocol):
+    """What citation verification (rag.verify) and the document views need: the documents, the
+    chunks of one document in reading order, and the document's source text (the file as stored:
+    chunk offsets index it)."""
+
+    documents: Sequence[Document]
+
+    def chunks_of(self, doc_id: str) -> Sequence[Chunk]: ...
+
+    def source_text(self, doc_id: str) -> str: ...
+
+
+# The retrieval seam (rag.retrieve): the candidate sources behind one retriever. FAISS and bm25s
+# implement them today (rag.vectors.VectorIndex, rag.lexical.BM25); another store (Milvus) plugs
+# in by implementing the same calls over the same stable chunk ids.
+
+class VectorSearch(Protocol):
+    """A vector index keyed by stable ids (chunk ids, or sentence ids for sentences)."""
+
+    @property
+    def ntotal(self) -> int: ...
+
+    def search(self, query: np.ndarray, k: int, allowed: Any = None, *, live: int | None = None,
+               exhaustive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, scores) of the k best rows, best first, only among `allowed` (a rag.vectors.Allowed:
+        a boolean mask over ids and its count) when given; `exhaustive`: exact over every row."""
+        ...
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these ids."""
+        ...
+
+
+class LexicalSearch(Protocol):
+    """A lexical index returning (id, score) with score > 0, best first, inside a boolean mask."""
+
+    def search(self, query: str, k: int = 10, allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+    def search_tokens(self, tokens: Sequence[str], k: int = 10,
+                      allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag.entities import (Entity, Gazetteer, entity_matchers, label_parts, load_entities, person_names,
-                          mentioned_entities, speaker_matches)
+                          speaker_matches)
+from rag.mentions import mentioned_entities
 from rag.lexical import has_cjk
 from rag.records import Document, Filters, SpeakerInfo
 from rag.text import SYMBOL_RE, canonical_symbol, nfkc
@@ -114,29 +115,65 @@ def _doc_matches(ref: _Ref, doc: Document) -> bool:
 
 # ---------------------------------------------------------------- document kinds
 
-DOC_TYPE_PATTERNS = (
-    ("presidential_statement", re.compile(r"主席声明|presidential\s+statements?|statements?\s+by\s+the\s+"
-                                          r"President|\bPRST\b", re.I)),
-    ("resolution", re.compile(r"决议|\bresolutions?\b", re.I)),
-    ("letter", re.compile(r"信函|信件|书信|来信|封信|(?:该|此|这|的)信(?![息任心号用誉念仰赖托守使奉服贷])|"
-                          r"概念说明|讲习班|\bletters?\b|\bconcept\s+notes?\b|\bworkshops?\b", re.I)),
-    ("meeting_record", re.compile(r"会议|辩论|\bmeetings?\b|\bdebates?\b", re.I)),
+# Words that name a kind of UN document (the manifest's closed vocabulary, docs/ingestion.md).
+# A word may name several kinds ("meeting": a verbatim or a summary record). Longer terms come
+# first and are blanked once found, so 决议草案 is not also 决议 and 主席声明 not also 声明.
+_LETTER_ZH = r"信函|信件|书信|来信|封信|(?:该|此|这|的)信(?![息任心号用誉念仰赖托守使奉服贷])"
+DOC_TYPE_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("presidential_statement",), re.compile(
+        r"主席声明|presidential\s+statements?|statements?\s+by\s+the\s+President|\bPRST\b", re.I)),
+    (("draft_resolution",), re.compile(r"决议草案|\bdraft\s+resolutions?\b", re.I)),
+    (("resolution",), re.compile(r"决议|\bresolutions?\b", re.I)),
+    (("decision",), re.compile(r"(?:该|此|这项|这一|一项|项|号)决定|\bdecisions?\b", re.I)),
+    (("summary_record",), re.compile(r"简要记录|\bsummary\s+records?\b", re.I)),
+    (("meeting_record",), re.compile(r"逐字记录|\bverbatim\s+records?\b", re.I)),
+    (("meeting_record", "summary_record"), re.compile(r"会议|辩论|\bmeetings?\b|\bdebates?\b", re.I)),
+    (("note_verbale",), re.compile(r"普通照会|照会|\bnotes?\s+verbales?\b", re.I)),
+    (("working_paper",), re.compile(r"工作文件|解释性说明|\bworking\s+papers?\b|\bexplanatory\s+notes?\b", re.I)),
+    (("letter",), re.compile(_LETTER_ZH + r"|概念说明|\bletters?\b|\bconcept\s+notes?\b", re.I)),
+    # a report as a document held, not one a resolution asks for (提交报告, submit a report)
+    (("report",), re.compile(r"(?:该|此|这份|这一|本|那份)报告|报告(?:中|里|指出|称)|"
+                             r"\b(?:the|this|that)\s+report\b(?!\s+(?:to|on\s+progress))", re.I)),
+    (("agenda",), re.compile(r"议程|\bagendas?\b", re.I)),
 )
 
 
 def find_doc_types(text: str) -> tuple[str, ...]:
     """Kinds of document named by free-standing words. Every kind named is kept (a filter over
     their union): a question naming a resolution and a debate may be about either."""
-    found = []
-    for kind, pat in DOC_TYPE_PATTERNS:
-        m = pat.search(text)
-        if m:
-            found.append(kind)
-            text = pat.sub(" ", text) if kind == "presidential_statement" else text
-    return tuple(found)
+    found: list[str] = []
+    for kinds, pat in DOC_TYPE_PATTERNS:
+        if pat.search(text):
+            found.extend(kinds)
+            text = pat.sub(" ", text)
+    return tuple(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- structure
+
+# Questions about a document's structure rather than its content: the agenda, the contents, the
+# headings, who chaired or presided, where and when a meeting was held, how a document is titled.
+# Only these may be answered from headings and front matter (chunk role heading | front_matter).
+STRUCTURE_RE = re.compile(
+    r"议程|议题|目录|标题|题目|主持|主席是谁|谁(?:担任|是)?主席|谁主持|在哪里举行|何时举行|举行的?(?:时间|地点)|"
+    r"几点(?:开会|散会|宣布开会)|开会|散会|会议地点|"
+    r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
+    r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
+    r"\bcalled to order\b|\brose at\b|\badjourned\b", re.I)
+
+
+def asks_structure(question: str) -> bool:
+    """Does the question ask about the document's structure (agenda, headings, chair, time and
+    place of the meeting) rather than what was said? See STRUCTURE_RE."""
+    return bool(STRUCTURE_RE.search(nfkc(question)))
 
 
 # ---------------------------------------------------------------- the intent
+
+# A speaker of these kinds who does not speak in the corpus makes the question unanswerable
+# ("What did Brazil say?"). An organ or a role that speaks nowhere is not refused: it is the topic
+# or the setting of many questions ("the General Assembly", "the chair").
+REFUSABLE_KINDS = ("state", "observer", "person", "office", "organization")
 
 @dataclass(frozen=True)
 class QueryIntent:
@@ -148,6 +185,7 @@ class QueryIntent:
     speakers: tuple[SpeakerRef, ...] = ()
     missing_speakers: tuple[str, ...] = ()
     non_speakers: tuple[str, ...] = field(default=())  # named as addressee, setting or reported content
+    structural: bool = False  # asks about headings / front matter (asks_structure)
 
     @property
     def speaker_names(self) -> tuple[str, ...]:
@@ -172,8 +210,9 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
       (第2518号决议, 第8838次会议) are not counted: the routed document already says its kind.
     - speakers: states, organs, roles and corpus person names, longest match first, English on
       word boundaries, demonyms (Chinese, American) only before a delegation noun; a name after an
-      addressee cue (决议请秘书长, 给秘书长的信, requests the Secretary-General) is not a speaker.
-      Each is present when a corpus speaker matches it (`speaker_matches`), else it is missing.
+      addressee, object, topic or setting cue (rag.mentions: 决议请秘书长, 决议欢迎秘书长…, 对巴勒斯坦问题,
+      在安理会) is not a speaker. Each is present when a corpus speaker matches it
+      (`speaker_matches`); a state, person, office or organization that is not is missing.
     """
     gaz = gazetteer or load_entities()
     text = nfkc(question)
@@ -204,8 +243,9 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
         unknown_symbols=tuple(dict.fromkeys(unknown)),
         doc_types=find_doc_types(rest),
         speakers=tuple(refs_out),
-        missing_speakers=tuple(r.canonical for r in refs_out if not r.present),
+        missing_speakers=tuple(r.canonical for r in refs_out if not r.present and r.kind in REFUSABLE_KINDS),
         non_speakers=tuple(dict.fromkeys(e.canonical for e in others)),
+        structural=asks_structure(question),
     )
 
 
@@ -216,11 +256,14 @@ def _label(speaker: SpeakerInfo | str) -> str:
 
 
 def _people(speakers: Sequence[SpeakerInfo | str], gaz: Gazetteer) -> list[Entity]:
-    """Person names of the corpus speakers (戴兵) that the tables do not already know."""
+    """Person names of the corpus speakers that the tables do not already know: Chinese names of
+    two characters or more (戴兵), Latin names of three letters or more written with a capital
+    (Mansour, Pedroso Cuesta)."""
     names = []
     for s in speakers:
         name = s.name if isinstance(s, SpeakerInfo) else (label_parts(s) or [""])[0]
         for n in person_names(name or ""):
-            if len(n) >= 2 and has_cjk(n) and gaz.keys(n) == {n.casefold()}:
+            usable = len(n) >= 2 if has_cjk(n) else (len(n) >= 3 and n[0].isupper() and n.isascii())
+            if usable and gaz.keys(n) == {n.casefold()}:
                 names.append(n)
     return [Entity(n, n, n, "person") for n in dict.fromkeys(names)]

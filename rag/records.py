@@ -20,29 +20,42 @@ class Document:
 
     id: str
     symbol: str | None
-    type: str  # meeting_record | letter | presidential_statement | resolution | ...
-    organ: str
+    type: str  # a kind of rag.kinds.KINDS: meeting_record | summary_record | resolution | letter | ...
+    organ: str | None
     date: str  # ISO date, YYYY-MM-DD
     title_zh: str
-    title_en: str
+    title_en: str | None
     author: str | None
     file: str  # file name inside the corpus directory
     language: str = "zh"
     meeting: int | None = None
     notes: str | None = None
+    translations: tuple[tuple[str, str], ...] = ()  # (language, file name in the corpus dir), sorted
+    layout: str | None = None  # pdf_wrapped | paragraphs | segments; None: detected
+    source_file: str | None = None  # the original PDF/Word file it was added from
+    source_sha256: str | None = None
 
     @property
     def url(self) -> str | None:
         return UNDOCS_URL.format(symbol=quote(self.symbol, safe="/()")) if self.symbol else None
 
+    def translation(self, language: str) -> str | None:
+        """The file name of the official translation into `language`, if the manifest names one."""
+        return dict(self.translations).get(language)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"url": self.url}
+        return asdict(self) | {"translations": dict(self.translations), "url": self.url}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Document:
         """The inverse of to_dict (the derived `url` is dropped)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        values = {k: v for k, v in d.items() if k in names}
+        if isinstance(values.get("translations"), dict):
+            values["translations"] = tuple(sorted(values["translations"].items()))
+        elif values.get("translations") is not None:
+            values["translations"] = tuple(sorted(tuple(p) for p in values["translations"]))
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,28 @@
-"""Ranked passages for a query: filters first, then dense (chunk and best sentence) and BM25 lists,
-fused by rag.fusion.fuse. Query understanding (rag.query) turns named symbols into hard document
-filters and named speakers / document kinds into filters or boosts."""
+"""Ranked passages for a query: candidates from the indexes, fused by rag.fusion.fuse.
+
+Each ranked list asks its index for the top `candidates` rows inside the filter (rag.vectors:
+the filter is a FAISS selector; BM25 masks its hits): dense chunk scores, dense best-sentence
+scores, jieba BM25 (or BM25 through the English->Chinese glossary for English questions), and for
+English questions the official English (dense over text_en, English BM25). Routing boosts and
+expected-answer types re-rank the pool of candidates only. Query understanding (rag.query) turns
+named symbols into hard document filters and named speakers / document kinds into filters or
+boosts; headings and front matter are ranked only for questions about structure.
+
+The abstention statistic (`dense_stats.z`): the top candidate's best score against the mean and
+spread of the same score over the index's null sample (rag.index.NullSample).
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from rag.errors import InputError
 from rag import answer_types
-from rag.filters import allowed_mask, check_filters, intent_filters
+from rag.errors import InputError
+from rag.filters import check_filters, intent_filters, matches
 from rag.fusion import fuse
 from rag.glossary import Glossary
 from rag.index import Index
@@ -19,16 +30,21 @@ from rag.lexical import has_cjk
 from rag.protocols import Encoder
 from rag.query import Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
 from rag.records import Filters, Passage, SearchResult
+from rag.vectors import Allowed
 
 MODES = ("hybrid", "dense", "bm25")
 
 # Fusion weights per ranked list (RRF). Lexical counts only when the query has Chinese to match:
 # English words against Chinese text are noise (measured: hit@5 fell from 0.89 to 0.7 with it);
-# an English question gets a lexical list through the English->Chinese glossary instead. All
-# weights are 1 except bm25_glossary, chosen among 0/0.5/1/1.5 on eval/dev.jsonl and checked on
-# eval/extra.jsonl (when chosen, 1.5 over 1.0: dev hit@1 0.79 -> 0.82, extra unchanged).
+# an English question gets a lexical list through the English->Chinese glossary instead, and the
+# dense list over the official English where a document has one. bm25_glossary was chosen among
+# 0/0.5/1/1.5 on eval/dev.jsonl and checked on eval/extra.jsonl (1.5 over 1.0: dev hit@1 0.79 ->
+# 0.82, extra unchanged). dense_en and bm25_en were chosen among 0/0.25/0.5/0.75/1/1.5 on dev,
+# extra and 2023-dev (README "English"): the English BM25 list only exists for translated
+# documents and pulled them above the answer of an untranslated one (extra-08) without adding a
+# hit, so its weight is 0 (a list of weight 0 is not computed).
 DEFAULT_WEIGHTS = {"dense": 1.0, "sentence": 1.0, "bm25": 1.0, "bm25_glossary": 1.5,
-                   "route_speaker": 1.0, "route_type": 1.0}
+                   "dense_en": 1.0, "bm25_en": 0.0, "route_speaker": 1.0, "route_type": 1.0}
 
 
 @dataclass
@@ -39,143 +55,189 @@ class Retriever:
     fusion_mode: str = "rrf"
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     rrf_k: int = 10  # RRF constant: candidate pools are small (one speaker's turn), so top ranks matter
-    depth: int = 100  # how deep each list goes before fusion
+    depth: int = 100  # how deep each list goes into fusion
+    candidates: int = 300  # rows each list asks its index for (Settings.candidates)
     routing: bool = True  # apply query understanding (off for the plain baselines)
+    exhaustive: bool = False  # score every row exactly, as before candidates (the reference they are measured by)
+    max_filter_values: int | None = None  # per filter list (Settings.max_filter_values)
     glossary: Glossary = field(default_factory=Glossary)
     _gazetteer: Gazetteer | None = field(default=None, init=False, repr=False)
-    _speakers: list | None = field(default=None, init=False, repr=False)
-    _type_masks: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
 
     def understand(self, query: str) -> QueryIntent:
-        if self._gazetteer is None:
-            self._gazetteer = load_entities()
-            self._speakers = list(dict.fromkeys(c.speaker_info for c in self.index.chunks
-                                                if c.speaker_info))
-        return parse_query(query, self.index.documents, self._speakers, self._gazetteer)
+        with self._lock:
+            if self._gazetteer is None:
+                self._gazetteer = load_entities()
+        speakers = self.index.memo("speaker_infos", lambda: list(dict.fromkeys(
+            info for _, _, info in self.index.speakers() if info)))
+        return parse_query(query, self.index.documents, speakers, self._gazetteer)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:
         if top_k < 1:
             raise InputError(f"top_k must be at least 1, got {top_k}")
         if filters is not None:
-            check_filters(self.index, filters)
+            check_filters(self.index, filters, self.max_filter_values)
         intent = intent or self.understand(query)
         hard, soft = intent_filters(intent if self.routing else None, filters or Filters(),
                                     self._national_labels())
-        allowed = allowed_mask(self.index, hard)
+        allowed = self._allowed(hard, intent.structural)
         diagnostics: dict[str, Any] = {"intent": intent.to_dict(), "mode": self.mode,
-                                       "filters": _filters_dict(hard),
-                                       "candidates": int(allowed.sum())}
-        if not allowed.any():
+                                       "filters": _filters_dict(hard), "candidates": allowed.count}
+        if not allowed.count:
             diagnostics["message"] = "no passage matches the filters"
             return SearchResult(query, (), diagnostics)
         text = scoring_text(intent, hard.speakers) if self.routing else query
         diagnostics["scoring_text"] = text
         lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
+        diagnostics["lists"] = {name: len(ranked) for name, ranked in lists.items()}
         fused = fuse(lists, mode=self.fusion_mode, weights=self.weights, k=self.rrf_k)[:top_k]
-        passages = tuple(self._passage(row, score, rank)
-                         for rank, (row, score) in enumerate(fused, 1))
+        chunks = self.index.get_chunks([row for row, _ in fused])
+        passages = tuple(self._passage(chunk, score, rank)
+                         for rank, (chunk, (_, score)) in enumerate(zip(chunks, fused), 1))
         return SearchResult(query, passages, diagnostics)
 
-    def _ranked_lists(self, query, intent, allowed, soft, diagnostics) -> dict[str, list[int]]:
+    def _allowed(self, hard: Filters, structural: bool) -> Allowed:
+        """Live chunks the hard filters keep; headings and front matter only for structure questions."""
+        base = self.index.everything() if structural else self.index.body()
+        if hard.is_empty():
+            return base
+        return Allowed.of(base.mask & matches(self.index, hard))
+
+    def _ranked_lists(self, query: str, intent: QueryIntent, allowed: Allowed, soft: dict[str, Filters],
+                      diagnostics: dict[str, Any]) -> dict[str, list[int]]:
         lists: dict[str, list[int]] = {}
-        dense = None
+        scores: dict[str, dict[int, float]] = {}
+        q = None
         if self.mode in ("hybrid", "dense"):
             q = self.encoder.encode_queries([query])
-            dense = _chunk_scores(self.index.dense, q, len(self.index.chunks))
-            sent = _sentence_scores(self.index, q)
-            lists["dense"] = _ranked(dense, allowed, self.depth)
-            lists["sentence"] = _ranked(sent, allowed, self.depth)
-            diagnostics["dense_stats"] = _stats(dense, sent, allowed)
+            scores["dense"] = self._dense(q, allowed)
+            scores["sentence"] = self._sentence(q, allowed)
+            if self._english(query, "dense_en") and self.index.dense_en is not None:
+                scores["dense_en"] = self._dense(q, allowed, english=True)
+            for name, s in scores.items():
+                lists[name] = list(s)[:self.depth]
+            diagnostics["dense_stats"] = self._stats(q, scores)
         if self.mode == "bm25" or (self.mode == "hybrid" and has_cjk(query)):
-            hits = self.index.bm25.search(query, self.depth, allowed=allowed)
-            lists["bm25"] = [row for row, _ in hits]
+            hits = self.index.bm25.search(query, self._k(len(self.index.bm25)), allowed=allowed.mask)
+            lists["bm25"] = [row for row, _ in hits][:self.depth]
             diagnostics["lexical_hits"] = len(hits)
             if not hits:
                 diagnostics["lexical_message"] = ("no lexical match for this Chinese query: "
                                                   "ranking rests on the dense model alone")
         elif self.mode == "hybrid":
             lists.update(self._glossary_list(query, allowed, diagnostics))
-        if dense is not None:
-            best = np.maximum(dense, sent)
-            for name, f in soft.items():
-                boosted = allowed & allowed_mask(self.index, f)
-                if boosted.any():
-                    lists[name] = _ranked(best, boosted, self.depth)
-            types = answer_types.detect(query)
-            diagnostics["answer_types"] = types
-            for t in types:
-                holds = self._holds(t)
-                if (allowed & holds).any():
-                    lists[f"answer_type:{t}"] = _ranked(best, allowed & holds, self.depth)
+            if self._english(query, "bm25_en") and self.index.bm25_en is not None:
+                hits = self.index.bm25_en.search(query, self._k(len(self.index.bm25_en)), allowed=allowed.mask)
+                if hits:
+                    lists["bm25_en"] = [row for row, _ in hits][:self.depth]
+        if q is not None:
+            lists.update(self._boosts(q, lists, scores, soft, diagnostics, query))
         return lists
 
+    def _k(self, rows: int) -> int:
+        """How many rows a list asks for: the candidates, or every row when exhaustive."""
+        return rows if self.exhaustive else self.candidates
+
+    def _english(self, query: str, name: str) -> bool:
+        """Does an English list take part (an English question, hybrid mode, a weight)?"""
+        return self.mode == "hybrid" and not has_cjk(query) and self.weights.get(name, 1.0) > 0
+
+    def _dense(self, q: np.ndarray, allowed: Allowed, english: bool = False) -> dict[int, float]:
+        """chunk id -> cosine, best first (the ANN's top candidates inside the filter)."""
+        index = self.index.dense_en if english else self.index.dense
+        ids, scores = index.search(q, self._k(index.ntotal), allowed, live=self.index.live_count,
+                                   exhaustive=self.exhaustive)
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def _sentence(self, q: np.ndarray, allowed: Allowed) -> dict[int, float]:
+        """chunk id -> its best sentence's cosine, best first, from the top candidate sentences."""
+        ids, scores = self.index.sentences.search(q, self._k(self.index.sentences.ntotal),
+                                                  self.index.sentence_filter(allowed),
+                                                  live=self.index.sentences.ntotal, exhaustive=self.exhaustive)
+        best: dict[int, float] = {}
+        for chunk, score in zip(self.index.columns.sent_chunk[ids].tolist(), scores.tolist()):
+            best.setdefault(chunk, score)
+        return best
+
+    def _stats(self, q: np.ndarray, scores: dict[str, dict[int, float]]) -> dict[str, float]:
+        """The top candidate's score and how far it stands above the null sample (z-score): e5
+        cosines are compressed, so abstention is calibrated on the z-score, not on a cosine."""
+        tops = [next(iter(scores[k].values())) for k in ("dense", "sentence") if scores.get(k)]
+        top = max(tops, default=-1.0)
+        mean, std = self.index.null.stats(q)
+        return {"top": round(top, 4), "mean": round(mean, 4), "z": round((top - mean) / std, 3)}
+
+    def _boosts(self, q: np.ndarray, lists: dict[str, list[int]], scores: dict[str, dict[int, float]],
+                soft: dict[str, Filters], diagnostics: dict[str, Any], query: str) -> dict[str, list[int]]:
+        """Routing boosts and expected-answer types: candidates that match, by their best score."""
+        types = answer_types.detect(query)
+        diagnostics["answer_types"] = types
+        if not soft and not types:
+            return {}
+        pool = np.array(sorted({row for ranked in lists.values() for row in ranked}), dtype=np.int64)
+        if not len(pool):
+            return {}
+        best = self._best(q, pool, scores)
+        out: dict[str, list[int]] = {}
+        for name, f in soft.items():
+            out[name] = _ranked(pool, best, matches(self.index, f, pool), self.depth)
+        holds = np.asarray(self.index.columns.holds[pool])
+        for t in types:
+            out[f"answer_type:{t}"] = _ranked(pool, best, (holds & answer_types.bit(t)) != 0, self.depth)
+        return {k: v for k, v in out.items() if v}
+
+    def _best(self, q: np.ndarray, pool: np.ndarray, scores: dict[str, dict[int, float]]) -> np.ndarray:
+        """max(chunk cosine, best sentence cosine) of every pool chunk: from the lists where known,
+        else from the stored vectors."""
+        qv = np.asarray(q, dtype=np.float32).reshape(-1)
+        dense = scores.get("dense", {})
+        sent = scores.get("sentence", {})
+        missing = np.array([r for r in pool.tolist() if r not in dense], dtype=np.int64)
+        dense = dict(dense) | dict(zip(missing.tolist(), (self.index.dense.vectors(missing) @ qv).tolist()))
+        missing = np.array([r for r in pool.tolist() if r not in sent], dtype=np.int64)
+        if len(missing):
+            sids, owners = self.index.columns.sentence_ids(missing)
+            found = self.index.sentences.vectors(sids) @ qv if len(sids) else np.zeros(0)
+            extra: dict[int, float] = {}
+            for owner, score in zip(owners.tolist(), found.tolist()):
+                extra[owner] = max(score, extra.get(owner, -1.0))
+            sent = dict(sent) | extra
+        return np.array([max(dense[r], sent.get(r, -1.0)) for r in pool.tolist()], dtype=np.float32)
+
     def _national_labels(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.speaker for c in self.index.chunks if c.speaker
-                                   and c.speaker_info and c.speaker_info.capacity == "national"))
+        return self.index.memo("national_labels", lambda: tuple(dict.fromkeys(
+            label for _, label, info in self.index.speakers() if info and info.capacity == "national")))
 
-    def _holds(self, type_name: str) -> np.ndarray:
-        """Which chunks hold an answer of this type (computed once per type)."""
-        if type_name not in self._type_masks:
-            self._type_masks[type_name] = np.array(
-                [answer_types.holds(type_name, c.text) for c in self.index.chunks], dtype=bool)
-        return self._type_masks[type_name]
-
-    def _glossary_list(self, query: str, allowed: np.ndarray, diagnostics) -> dict[str, list[int]]:
+    def _glossary_list(self, query: str, allowed: Allowed, diagnostics) -> dict[str, list[int]]:
         """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py),
         plus the question's own tokens, which only ever match the Latin words, numbers and symbols
         that the Chinese text carries as written (`10-1-2`, `Unite Aware`, `500`)."""
         terms = self.glossary.terms(query)
         diagnostics["glossary_terms"] = terms
-        tokenizer = self.index.bm25.tokenizer
+        tokenizer = self.index.tokenizer
         tokens = list(dict.fromkeys([t for term in terms for t in tokenizer.tokenize(term)]
                                     + tokenizer.tokenize(query)))
         if not tokens:
             return {}
-        hits = self.index.bm25.search_tokens(tokens, self.depth, allowed=allowed)
+        hits = self.index.bm25.search_tokens(tokens, self._k(len(self.index.bm25)), allowed=allowed.mask)
         diagnostics["lexical_hits"] = len(hits)
-        return {"bm25_glossary": [row for row, _ in hits]} if hits else {}
+        return {"bm25_glossary": [row for row, _ in hits][:self.depth]} if hits else {}
 
-    def _passage(self, row: int, score: float, rank: int) -> Passage:
-        chunk = self.index.chunks[row]
-        doc = next(d for d in self.index.documents if d.id == chunk.doc_id)
+    def _passage(self, chunk, score: float, rank: int) -> Passage:
+        doc = self.index.document(chunk.doc_id)
         return Passage(chunk=chunk, score=score, rank=rank, title=doc.title_zh, date=doc.date,
                        url=doc.url)
 
 
-def _chunk_scores(index, q: np.ndarray, n: int) -> np.ndarray:
-    scores = np.full(n, -1.0, dtype=np.float32)
-    d, i = index.search(q, n)
-    ok = i[0] >= 0
-    scores[i[0][ok]] = d[0][ok]
-    return scores
-
-
-def _sentence_scores(index: Index, q: np.ndarray) -> np.ndarray:
-    """Each chunk scored by its best single sentence."""
-    raw = _chunk_scores(index.sentences, q, index.sentences.ntotal)
-    best = np.full(len(index.chunks), -1.0, dtype=np.float32)
-    np.maximum.at(best, index.sentence_chunk, raw)
-    return best
-
-
-def _ranked(scores: np.ndarray, allowed: np.ndarray, depth: int) -> list[int]:
-    rows = np.flatnonzero(allowed)
-    order = rows[np.argsort(-scores[rows], kind="stable")]
-    return order[:depth].tolist()
-
-
-def _stats(dense: np.ndarray, sent: np.ndarray, allowed: np.ndarray) -> dict[str, float]:
-    """Top scores and how far the top stands above the rest (z-score): e5 cosines are compressed,
-    so abstention is calibrated on the z-score, not on an absolute cosine."""
-    best = np.maximum(dense, sent)
-    top = float(best[allowed].max())
-    mean, std = float(best.mean()), float(best.std() or 1e-6)
-    return {"top": round(top, 4), "mean": round(mean, 4), "z": round((top - mean) / std, 3)}
+def _ranked(pool: np.ndarray, best: np.ndarray, keep: np.ndarray, depth: int) -> list[int]:
+    """The pool chunks `keep` selects, by best score (ties by id)."""
+    rows, scores = pool[keep], best[keep]
+    return rows[np.lexsort((rows, -scores))][:depth].tolist()
 
 
 def _filters_dict(f: Filters) -> dict[str, Any]:

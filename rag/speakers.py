@@ -1,6 +1,6 @@
-"""Speaker turns in meeting records, and the speaker of documents without turns.
+"""Speaker turns in verbatim meeting records, and the speaker of documents without turns.
 
-Rules (general, see docs/ingestion.md):
+Rules (general, see docs/ingestion.md; summary records are rag.summary):
 
 - A speaker header opens a paragraph: `WHO [（AFFILIATION）] [（以X语发言）] ：` with mixed half/full-width
   brackets and colons. WHO is either a person (ends in an honorific: 先生, 女士, 夫人, …) or a bare
@@ -12,6 +12,9 @@ Rules (general, see docs/ingestion.md):
 - In the President's turn, a paragraph `我现在以X的身份发言` opens a national-capacity turn (label
   `X's country (主席以本国身份发言)`), and `我现在恢复行使…主席的职能` opens a new chair turn.
 - Time annotations (`上午11时45分散会。`) and everything before the first header have no speaker.
+- Documents without turns speak by the rule of their kind (rag.kinds): the organ, the President
+  on behalf of the organ, or the author read from the title (`…给…的信`, `…的普通照会`,
+  `…提交的工作文件`, `…关于…的解释性说明`) or from the manifest's author through the tables.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.corpus import CorpusError
+from rag.errors import CorpusError
+from rag.kinds import KINDS, author_zh, organ_zh
+from rag.normalize import line_start
 from rag.records import Document, Paragraph, SpeakerInfo
-from rag.reflow import char_offsets, sub_paragraph
+from rag.reflow import Offsets
 from rag.sentences import FULL_STOPS, HEADER_CLOSERS
 
 CHAIR = "主席"
@@ -29,19 +34,27 @@ CHAIR_AFFILIATION = "安全理事会主席"
 HONORIFICS = ("先生", "女士", "夫人", "小姐", "博士", "阁下")
 NATIONAL_SUFFIX = " (主席以本国身份发言)"
 HEADER_RE = re.compile(
-    r"^(?P<who>[^\s，。：:；、（）()“”《》]{1,24}?)\s*"
+    r"(?P<who>[^\s，。：:；、（）()“”《》]{1,24}?)\s*"
     r"(?:[（(]\s*(?P<aff>[^（）()]{1,40}?)\s*[）)])?\s*"
     r"(?:[（(]\s*(?P<lang>以[^（）()]{1,12}?发言)\s*[）)])?\s*[：:]"
 )
 TITLE_RE = re.compile(r"^[\u4e00-\u9fff]{1,8}$")
 LANG_RE = re.compile(r"^以\S{1,10}发言$")
 SENTENCE_END = re.compile(f"[{FULL_STOPS}]")
-ENDS_SENTENCE = re.compile(f"[{FULL_STOPS}][{HEADER_CLOSERS}]*$")
-NATIONAL_RE = re.compile(r"^我现在以(?P<who>[^，。；]{1,30}?)的身份发言")
-RESUME_RE = re.compile(r"^我现在(?:恢复|重新)[^，。；]{0,20}?主席的?职(?:能|务|责)")
-ANNOTATION_RE = re.compile(r"^(?:上午|下午|晚上)?\d{1,2}时(?:\d{1,2}分)?(?:开会|散会|休会|复会|暂停|继续)。?$")
-OFFICE_RE = re.compile(r"^(.+?)(?:外交部|外交|国防部|政府)?(?:部长|外长|总统|总理|首相|国务卿|常驻联合国代表|常驻代表|代表|大使)")
-LETTER_TITLE_RE = re.compile(r"^(?:\d{4}年\d{1,2}月\d{1,2}日)?(?P<who>.+?)给.+?的信")
+NATIONAL_RE = re.compile(r"我现在以(?P<who>[^，。；]{1,30}?)的身份发言")
+RESUME_RE = re.compile(r"我现在(?:恢复|重新)[^，。；]{0,20}?主席的?职(?:能|务|责)")
+ANNOTATION_RE = re.compile(
+    r"(?:上午|下午|晚上)?\d{1,2}时(?:\d{1,2}分)?(?:宣布)?(?:开会|散会|休会|复会|暂停|继续)(?:会议)?。?")
+OFFICE_RE = re.compile(r"^(.+?)(?:外交部|外交|国防部|政府)?(?:部长|外长|总统|总理|首相|国务卿|常驻联合国代表团|"
+                       r"常驻联合国代表|常驻代表团|常驻代表|代表团|代表|大使)")
+_DATE = r"(?:\d{4}年\d{1,2}月\d{1,2}日)?"
+_WHO = r"(?P<who>[^，。；：:]{2,40}?)"
+TITLE_AUTHOR_RES = (  # who wrote a document, from its Chinese title (general UN title forms)
+    re.compile(_DATE + _WHO + r"给.{1,60}?的(?:信|普通照会|照会|函)"),
+    re.compile(_DATE + _WHO + r"(?:提交|提出|编写|分发)的(?:工作文件|立场文件|文件|报告|说明|提案|声明)"),
+    re.compile(_DATE + _WHO + r"关于.{1,200}?的(?:解释性说明|说明|工作文件|立场文件|报告|声明|意见)"),
+    re.compile(_DATE + _WHO + r"的(?:报告|说明|声明)"),
+)
 SIGNATURE_RE = re.compile(r"^\s*(?P<name>[^\s()（）]{2,20})\s*[（(]签名[）)]\s*$", re.M)
 
 
@@ -65,28 +78,31 @@ class Header:
     end: int  # index in the paragraph text just after the colon
 
 
-def parse_header(text: str) -> Header | None:
-    """The speaker header at the start of `text`, or None (see module docstring for the rules)."""
-    m = HEADER_RE.match(text)
+def parse_header(text: str, pos: int = 0) -> Header | None:
+    """The speaker header at text[pos:], or None (see module docstring for the rules)."""
+    m = HEADER_RE.match(text, pos)
     if not m:
         return None
     who, aff, lang = m.group("who"), m.group("aff"), m.group("lang")
     if aff and not lang and LANG_RE.match(aff):
         aff, lang = None, aff
-    rest = text[m.end():].strip()
-    if rest and not SENTENCE_END.search(rest):
+    if _NONBLANK.search(text, m.end()) and not SENTENCE_END.search(text, m.end()):
         return None  # a title or a list entry, not speech
     language = lang or "中文"
     hon = next((h for h in HONORIFICS if who.endswith(h) and len(who) > len(h)), None)
     if hon:
         name = who[: -len(hon)]
         label = f"{who}（{aff}）" if aff else who
-        return Header(label, SpeakerInfo(name, aff, "member", language, None), m.end())
+        return Header(label, SpeakerInfo(name, aff, "member", language, None), m.end() - pos)
     if aff or not TITLE_RE.match(who):
         return None
     chair = who == CHAIR
     info = SpeakerInfo(None, CHAIR_AFFILIATION if chair else who, who, language, "president" if chair else None)
-    return Header(who, info, m.end())
+    return Header(who, info, m.end() - pos)
+
+
+_NONBLANK = re.compile(r"\S")
+_STOP_RUN = re.compile(f"[{FULL_STOPS}][{HEADER_CLOSERS}]*")
 
 
 def country_of(phrase: str) -> str:
@@ -95,32 +111,34 @@ def country_of(phrase: str) -> str:
     return m.group(1) if m else phrase
 
 
-def _split_points(source: str, para: Paragraph) -> list[int]:
+def _split_points(source: str, para: Paragraph, offs: Offsets) -> list[int]:
     """Indices in para.text where a glued header (at a source line start) or an announcement
-    sentence begins after a sentence end."""
-    offs = char_offsets(source, para)
+    sentence begins after a sentence end. Linear: each candidate is tried in place."""
     points = []
     text = para.text
-    for k in range(1, len(text)):
-        if text[k - 1] not in FULL_STOPS + HEADER_CLOSERS or not ENDS_SENTENCE.search(text[:k]):
-            continue
-        line_start = source.rfind("\n", 0, offs[k]) + 1
-        at_line_start = not source[line_start:offs[k]].strip()
-        if (at_line_start and parse_header(text[k:])) or NATIONAL_RE.match(text[k:]) or RESUME_RE.match(text[k:]):
-            points.append(k)
+    for run in _STOP_RUN.finditer(text):
+        for k in range(run.start() + 1, run.end() + 1):
+            if k >= len(text):
+                break
+            if NATIONAL_RE.match(text, k) or RESUME_RE.match(text, k):
+                points.append(k)
+            elif parse_header(text, k):
+                pos = offs.at(k)
+                if not source[line_start(source, pos):pos].strip():
+                    points.append(k)
     return points
 
 
 def _split_glued(paragraphs: list[Paragraph], source: str) -> list[Paragraph]:
     out = []
     for para in paragraphs:
-        cuts = [0, *_split_points(source, para), len(para.text)]
+        offs = Offsets(source, para)
+        cuts = [0, *_split_points(source, para, offs), len(para.text)]
         if len(cuts) == 2:
             out.append(para)
             continue
-        offs = char_offsets(source, para)
         for i, j in zip(cuts, cuts[1:]):
-            piece = sub_paragraph(source, para, i, j, offs, number=para.number if i == 0 else None)
+            piece = offs.piece(i, j, number=para.number if i == 0 else None)
             if piece:
                 out.append(piece)
     return out
@@ -135,21 +153,22 @@ class _Open:
 
 
 def split_record(paragraphs: list[Paragraph], source: str) -> tuple[list[Turn], list[Paragraph]]:
-    """Turns of a meeting record, and the paragraphs outside any turn (agenda block, annotations)."""
+    """Turns of a verbatim meeting record, and the paragraphs outside any turn (agenda block,
+    annotations)."""
     opened: list[_Open] = []
     outside: list[Paragraph] = []
     cur: _Open | None = None
     chair: SpeakerInfo | None = None
     for para in _split_glued(paragraphs, source):
         header = parse_header(para.text)
-        if ANNOTATION_RE.match(para.text):
+        if ANNOTATION_RE.fullmatch(para.text):
             cur = None
             outside.append(para)
         elif header:
-            offs = char_offsets(source, para)
-            cur = _Open(header.label, header.info, (para.start, offs[header.end - 1] + 1), [])
+            offs = Offsets(source, para)
+            cur = _Open(header.label, header.info, (para.start, offs.at(header.end - 1) + 1), [])
             opened.append(cur)
-            body = sub_paragraph(source, para, header.end, len(para.text), offs)
+            body = offs.piece(header.end, len(para.text))
             if body:
                 cur.paragraphs.append(body)
             if header.info.capacity == "president":
@@ -197,17 +216,50 @@ def split_turns(paragraphs: list[Paragraph], source: str) -> list[Turn]:
     return split_record(paragraphs, source)[0]
 
 
-def document_speaker(doc: Document, text: str) -> tuple[str, SpeakerInfo]:
-    """The voice of a document without turns (resolution, presidential statement, letter)."""
-    if doc.type == "resolution":
-        return "安全理事会", SpeakerInfo(None, "安全理事会", "council", None, None)
-    if doc.type == "presidential_statement":
-        return "安全理事会主席（代表安理会）", SpeakerInfo(None, "安全理事会", CHAIR, None, "president")
-    m = LETTER_TITLE_RE.match(doc.title_zh) if doc.type == "letter" else None
-    if m:
-        who = m.group("who")
-        names = [s.group("name") for s in SIGNATURE_RE.finditer(text)]
-        return who, SpeakerInfo("、".join(names) or None, country_of(who), "signatory", None, None)
-    if doc.author:
-        return doc.author, SpeakerInfo(None, doc.author, "author", None, None)
-    raise CorpusError(f"{doc.file}: no speaker rule for type {doc.type!r} and no 'author' in the manifest")
+# ---------------------------------------------------------------- documents without turns
+
+def title_author(title_zh: str) -> str | None:
+    """The author a Chinese title names: `2023年4月26日乌克兰常驻联合国代表团给秘书长的普通照会` ->
+    乌克兰常驻联合国代表团; `第一工作组主席提交的工作文件：…` -> 第一工作组主席; None if no form fits."""
+    title = " ".join(title_zh.split())
+    for pattern in TITLE_AUTHOR_RES:
+        m = pattern.match(title)
+        if m and "关于" not in m.group("who"):
+            return m.group("who").strip()
+    return None
+
+
+def organ_of(doc: Document) -> str:
+    """The Chinese name of the document's organ (the general table); CorpusError if none."""
+    zh = organ_zh(doc.organ) or (doc.organ if doc.organ and not doc.organ.isascii() else None)
+    if not zh:
+        raise CorpusError(f"{doc.file}: field 'organ' {doc.organ!r} of {doc.id} is not in rag/data/organs.tsv: "
+                          f"give its Chinese name or add a row (a {doc.type} speaks for its organ)")
+    return zh
+
+
+def document_speaker(doc: Document, text: str) -> tuple[str, SpeakerInfo] | None:
+    """The voice of a document without turns, by the rule of its kind (rag.kinds); None for a
+    kind that has no speaker (an agenda; `other` without an author)."""
+    rule = KINDS.get(doc.type)
+    if rule == "organ":
+        organ = organ_of(doc)
+        return organ, SpeakerInfo(None, organ, "organ", None, None)
+    if rule == "president":
+        organ = organ_of(doc)
+        label = "安全理事会主席（代表安理会）" if organ == "安全理事会" else f"{organ}主席（代表{organ}）"
+        return label, SpeakerInfo(None, organ, CHAIR, None, "president")
+    if rule in ("author", "author_if_given"):
+        who = title_author(doc.title_zh) if rule == "author" else None
+        who = who or author_zh(doc.author) or (doc.author.strip() if doc.author and doc.author.strip() else None)
+        if who:
+            names = [s.group("name") for s in SIGNATURE_RE.finditer(text)]
+            role = "signatory" if doc.type == "letter" else "author"
+            return who, SpeakerInfo("、".join(names) or None, country_of(who), role, None, None)
+        if rule == "author":
+            raise CorpusError(f"{doc.file}: no speaker rule for {doc.id} (type {doc.type!r}): its title_zh names "
+                              f"no author (…给…的信, …提交的工作文件, …关于…的说明) and 'author' is not given")
+        return None
+    if rule == "none":
+        return None
+    raise CorpusError(f"{doc.file}: no speaker rule for type {doc.type!r}")

@@ -1,6 +1,7 @@
 """Every error the service answers, in one shape: `{"error": {"type": ..., "message": ...}}`.
 
-Validation errors (422) name the field; library errors (rag.errors.RagError) answer the status their
+Validation errors (422) name the field; invalid text (a lone surrogate, a NUL) is a 400 naming
+the field; library errors (rag.errors.RagError) answer the status their
 class names (`library_errors`); anything
 unexpected answers 500 with a generic message while the traceback goes to the server log only.
 """
@@ -8,7 +9,7 @@ unexpected answers 500 with a generic message while the traceback goes to the se
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,8 +20,6 @@ from starlette.exceptions import HTTPException
 from rag.errors import RagError
 
 log = logging.getLogger("service")
-
-MAX_QUESTION_CHARS = 2000
 
 _HTTP_TYPES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "too_large", 503: "not_ready"}
@@ -44,17 +43,6 @@ def error_response(status: int, type_: str, message: str,
     return JSONResponse(error_body(type_, message), status_code=status, headers=headers)
 
 
-def check_question(text: str, field: str) -> str:
-    """The question (or query) stripped; 400 when it is empty or longer than the limit."""
-    stripped = text.strip()
-    if not stripped:
-        raise ApiError(400, "invalid_request", f"{field} is empty")
-    if len(stripped) > MAX_QUESTION_CHARS:
-        raise ApiError(400, "invalid_request",
-                       f"{field} has {len(stripped)} characters; the limit is {MAX_QUESTION_CHARS}")
-    return stripped
-
-
 @contextmanager
 def library_errors() -> Iterator[None]:
     """The library's errors (rag.errors) to HTTP, in one place: each class carries its status and
@@ -72,9 +60,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) if parts else "request"
 
 
-def validation_message(exc: RequestValidationError, request: Request) -> str:
+def validation_message(errors: Sequence[dict[str, Any]], request: Request) -> str:
     messages = []
-    for err in exc.errors():
+    for err in errors:
         loc = tuple(err.get("loc", ()))
         msg = err.get("msg", "invalid value")
         ctx = err.get("ctx") or {}
@@ -82,7 +70,7 @@ def validation_message(exc: RequestValidationError, request: Request) -> str:
             msg = f"{msg}: {ctx['error']}"
         messages.append(f"{_field(loc)}: {msg}")
     content_type = request.headers.get("content-type", "")
-    if "json" not in content_type and any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors()):
+    if "json" not in content_type and any(tuple(e.get("loc", ())) == ("body",) for e in errors):
         messages.append("send the body as JSON with the header 'Content-Type: application/json'")
     return "; ".join(messages) or "invalid request"
 
@@ -96,7 +84,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "validation_error", validation_message(exc, request))
+        if any(e.get("type") == "invalid_text" for e in exc.errors()):  # lone surrogate, NUL: bad input, 400
+            bad = [e for e in exc.errors() if e.get("type") == "invalid_text"]
+            return error_response(400, "invalid_request", validation_message(bad, request) +
+                                  "; send valid Unicode text")
+        return error_response(422, "validation_error", validation_message(exc.errors(), request))
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

@@ -1,9 +1,10 @@
 """OpenAI-compatible chat: `POST /v1/chat/completions` (plain and streaming) and `GET /v1/models`.
 
-Follow-up rule: the question is the text of the LAST user message, alone. Earlier turns (user,
-assistant, system) are ignored, so a follow-up such as "what about China?" is answered as written;
-clients should send self-contained questions. Rewriting follow-ups from earlier turns would mix
-the speakers of two questions into one retrieval, and a wrong speaker is the worst failure here.
+Follow-ups: the last user message is resolved against the earlier user messages into one
+standalone question (rag.followup: the earlier topic, document and speaker carried over, a newly
+named speaker replacing the earlier one, pronouns resolved); assistant and system messages are
+never read as questions. The question actually asked is in the response (`question`,
+`resolution`, `diagnostics.followup`).
 
 The cited answer is `choices[0].message.content` (with its [n] markers, exactly as /v1/ask gives
 it) and a top-level `citations` array holds the passages, `id` = n. Streaming sends the same
@@ -20,35 +21,44 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.records import Answer
+from rag.followup import Resolution, resolve
+from rag.records import Answer, Filters
 from rag.sentences import FULL_STOPS
-from service.errors import ApiError, check_question
+from service.errors import ApiError
+from service.limits import Limits
 from service.runtime import Runtime
-from service.schemas import ChatMessage, ChatRequest
+from service.schemas import ChatCompletionOut, ChatMessage, ChatRequest
 
 MODELS = {"unrag": "extractive", "unrag-llm": "llm"}  # model id -> answer mode
 _SENTENCE_END = re.compile(f"(?<=[{FULL_STOPS}\n])")
 
 
-def question_of(messages: list[ChatMessage]) -> str:
-    """The text of the last user message (see the follow-up rule above)."""
-    for i in range(len(messages) - 1, -1, -1):
-        message = messages[i]
-        if message.role != "user":
-            continue
+def user_messages(messages: list[ChatMessage], limits: Limits) -> list[str]:
+    """The text of every user message, in order; the last one is the question (its own limit)."""
+    limits.messages(len(messages))
+    texts: list[tuple[int, str]] = []
+    for i, message in enumerate(messages):
         field = f"messages.{i}.content"
-        if message.content is None:
-            raise ApiError(400, "invalid_request", f"{field} is empty")
-        if isinstance(message.content, str):
-            return check_question(message.content, field)
-        others = sorted({p.type for p in message.content if p.type != "text"})
-        if others:
-            raise ApiError(422, "validation_error",
-                           f"{field}: only text parts are supported, got {', '.join(others)}")
-        return check_question("".join(p.text or "" for p in message.content), field)
-    raise ApiError(400, "invalid_request", "messages: there is no user message to answer")
+        if isinstance(message.content, list):
+            others = sorted({p.type for p in message.content if p.type != "text"})
+            if others and message.role == "user":
+                raise ApiError(422, "validation_error",
+                               f"{field}: only text parts are supported, got {', '.join(others)}")
+        text = (message.content if isinstance(message.content, str) else
+                "".join(p.text or "" for p in message.content or []))
+        limits.message(text, field)
+        if message.role == "user":
+            texts.append((i, text))
+    if not texts:
+        raise ApiError(400, "invalid_request", "messages: there is no user message to answer")
+    last, question = texts[-1]
+    if messages[last].content is None:
+        raise ApiError(400, "invalid_request", f"messages.{last}.content is empty")
+    question = limits.question(question, f"messages.{last}.content")
+    earlier = [t.strip() for _, t in texts[:-1] if t.strip()]
+    return [*earlier, question]
 
 
 def pieces(text: str) -> list[str]:
@@ -59,15 +69,20 @@ def pieces(text: str) -> list[str]:
 class _Completion:
     """The fields shared by the full response and by every streamed chunk."""
 
-    def __init__(self, model: str, answer: Answer):
+    def __init__(self, model: str, answer: Answer, resolution: Resolution):
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
         self.model = model
         self.answer = answer
+        self.resolution = resolution
         self.citations = answer.to_dict()["citations"]
 
     def head(self, object_: str) -> dict[str, Any]:
         return {"id": self.id, "object": object_, "created": self.created, "model": self.model}
+
+    def extra(self) -> dict[str, Any]:
+        return {"citations": self.citations, "answerable": self.answer.answerable,
+                "question": self.resolution.question, "resolution": self.resolution.to_dict()}
 
     def full(self) -> dict[str, Any]:
         return self.head("chat.completion") | {
@@ -75,9 +90,7 @@ class _Completion:
                          "message": {"role": "assistant", "content": self.answer.answer}}],
             # no tokens are sampled; the counts are reported as zero rather than estimated
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "citations": self.citations,
-            "answerable": self.answer.answerable,
-        }
+        } | self.extra() | {"diagnostics": self.answer.diagnostics}
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = self.head("chat.completion.chunk") | {
@@ -88,7 +101,7 @@ class _Completion:
         yield self._chunk({"role": "assistant", "content": ""})
         for piece in pieces(self.answer.answer):
             yield self._chunk({"content": piece})
-        yield self._chunk({}, "stop", citations=self.citations, answerable=self.answer.answerable)
+        yield self._chunk({}, "stop", **self.extra())
         if include_usage:
             usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
             body = self.head("chat.completion.chunk") | {"choices": [], "usage": usage}
@@ -96,7 +109,26 @@ class _Completion:
         yield "data: [DONE]\n\n"
 
 
-def router(get_runtime: Callable[[], Runtime]) -> APIRouter:
+def _merge(carried: Filters | None, given: Filters | None) -> Filters | None:
+    """The request's own filters win; carried documents apply only when it names none."""
+    if carried is None:
+        return given
+    if given is None:
+        return carried
+    return given if given.doc_ids or given.symbols else Filters(**(given.__dict__ | {"doc_ids": carried.doc_ids}))
+
+
+def answer_chat(runtime: Runtime, messages: list[str], top_k: int, filters: Filters | None,
+                mode: str) -> tuple[Answer, Resolution]:
+    """Resolve the follow-up, then answer the standalone question (one worker-thread call)."""
+    loaded = runtime.loaded
+    resolution = resolve(messages, loaded.catalog.documents, loaded.speakers, loaded.gazetteer)
+    answer = runtime.ask(resolution.question, top_k, _merge(resolution.filters(), filters), mode)
+    diagnostics = answer.diagnostics | {"followup": resolution.to_dict()}
+    return Answer(answer.question, answer.answer, answer.answerable, answer.citations, diagnostics), resolution
+
+
+def router(get_runtime: Callable[[], Runtime], limits: Limits) -> APIRouter:
     """The routes; `get_runtime` is the app's dependency that yields the Runtime."""
     api = APIRouter(tags=["openai"])
 
@@ -106,16 +138,22 @@ def router(get_runtime: Callable[[], Runtime]) -> APIRouter:
             {"id": name, "object": "model", "created": 0, "owned_by": "unrag", "mode": mode}
             for name, mode in MODELS.items()]}
 
-    @api.post("/chat/completions", summary="Chat completions (OpenAI format), cited")
-    def chat(body: ChatRequest, runtime: Runtime = Depends(get_runtime)) -> Any:
+    @api.post("/chat/completions", summary="Chat completions (OpenAI format), cited; follow-ups resolved",
+              responses={200: {"model": ChatCompletionOut,
+                               "description": "chat.completion, or text/event-stream of chat.completion.chunk "
+                                              "when stream is true"}})
+    async def chat(body: ChatRequest, runtime: Runtime = Depends(get_runtime)) -> Any:
         if body.model not in MODELS:
             raise ApiError(404, "model_not_found",
                            f"model: unknown model {body.model!r}; available: {', '.join(MODELS)}")
-        question = question_of(body.messages)
-        answer, _ = runtime.ask(question, body.top_k, runtime.filters(body.filters), MODELS[body.model])
-        completion = _Completion(body.model, answer)
+        messages = user_messages(body.messages, limits)
+        limits.filters(body.filters)
+        top_k = limits.top_k(body.top_k)
+        filters = runtime.filters(body.filters)
+        (answer, resolution), _ = await runtime.run(answer_chat, runtime, messages, top_k, filters, MODELS[body.model])
+        completion = _Completion(body.model, answer, resolution)
         if not body.stream:
-            return completion.full()
+            return JSONResponse(completion.full())
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(completion.events(include_usage), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -78,9 +78,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RAG_INDEX_DIR holding index `default`, built from corpus/ with the bundled model."""
     from rag import index as index_mod
-    from rag.embed import Embedder, resolve_model
+    from rag.embed import encoder_for
     base = tmp_path_factory.mktemp("indexes")
-    index_mod.build(REPO_ROOT / "corpus", base / "default", Embedder(resolve_model(None)))
+    index_mod.build(REPO_ROOT / "corpus", base / "default", encoder_for(None))
     return base
 
 

@@ -21,22 +21,44 @@ SG = SpeakerInfo(name="古特雷斯", affiliation="秘书长", role="秘书长",
 CHINA = SpeakerInfo(name="戴兵", affiliation="中国", role="member", language="中文", capacity=None)
 INDIA = SpeakerInfo(name=None, affiliation="印度", role="主席", language="以英语发言", capacity="national")
 
-# (doc, speaker label, speaker info, turn, paragraph, start, text)
+# (doc, speaker label, speaker info, turn, paragraph, text, official English or None)
 _ROWS = [
-    (PV, "秘书长", SG, 1, "1", 0, "联合国维和数字转型战略侧重于四个目标。第一是提高效率。"),
-    (PV, "戴兵先生（中国）", CHINA, 2, "2", 40, "中方建议维和行动积极运用新技术，提升安全保障能力。新技术应服务于维和任务。"),
-    (PV, "戴兵先生（中国）", CHINA, 2, "3", 90, "中方支持加强维和人员培训，提高应对能力。"),
-    (PV, "印度 (主席以本国身份发言)", INDIA, 3, "4", 130, "第一，我们必须聚焦经验证可操作、成本效益高的技术。"),
-    (RES, None, None, None, "1", 0, "安全理事会强调维和人员的安全和保障至关重要。"),
+    (PV, "秘书长", SG, 1, "1", "联合国维和数字转型战略侧重于四个目标。第一是提高效率。", None),
+    (PV, "戴兵先生（中国）", CHINA, 2, "2", "中方建议维和行动积极运用新技术，提升安全保障能力。新技术应服务于维和任务。", None),
+    (PV, "戴兵先生（中国）", CHINA, 2, "3", "中方支持加强维和人员培训，提高应对能力。", None),
+    (PV, "印度 (主席以本国身份发言)", INDIA, 3, "4", "第一，我们必须聚焦经验证可操作、成本效益高的技术。", None),
+    (RES, None, None, None, "1", "安全理事会强调维和人员的安全和保障至关重要。",
+     "The Security Council stresses that the safety and security of peacekeepers is paramount."),
 ]
+WRAP = 12  # the fake source files wrap every 12 characters, as PDF text does
 
 
-def _chunk(doc: Document, speaker: str | None, info: SpeakerInfo | None, turn: int | None,
-           paragraph: str, start: int, text: str) -> Chunk:
-    end = start + len(text)
-    return Chunk(id=chunk_id(doc.id, start, end, text), doc_id=doc.id, symbol=doc.symbol, doc_type=doc.type,
-                 speaker=speaker, speaker_info=info, turn=turn, paragraph=paragraph, start=start, end=end,
-                 text=text)
+def _sources() -> tuple[dict[str, str], dict[str, str], list[Chunk]]:
+    """The fake documents' source files (Chinese and English), laid out like the corpus: a speaker
+    header line before each turn, text wrapped at WRAP characters, a blank line between paragraphs;
+    the chunks index them."""
+    zh: dict[str, str] = {}
+    en: dict[str, str] = {}
+    chunks = []
+    last_turn: dict[str, int | None] = {}
+    for doc, speaker, info, turn, paragraph, text, text_en in _ROWS:
+        src = zh.get(doc.id, "")
+        if speaker and last_turn.get(doc.id) != turn:
+            src += f"{speaker}：\n\n"
+        last_turn[doc.id] = turn
+        start = len(src)
+        src += "\n".join(text[i:i + WRAP] for i in range(0, len(text), WRAP))
+        end = len(src)
+        zh[doc.id] = src + "\n\n"
+        en_start = en_end = None
+        if text_en:
+            en_start = len(en.get(doc.id, ""))
+            en[doc.id] = en.get(doc.id, "") + text_en + "\n\n"
+            en_end = en_start + len(text_en)
+        chunks.append(Chunk(id=chunk_id(doc.id, start, end, text), doc_id=doc.id, symbol=doc.symbol,
+                            doc_type=doc.type, speaker=speaker, speaker_info=info, turn=turn, paragraph=paragraph,
+                            start=start, end=end, text=text, text_en=text_en, en_start=en_start, en_end=en_end))
+    return zh, en, chunks
 
 
 def _bigrams(text: str) -> set[str]:
@@ -52,10 +74,19 @@ def _speaks(chunk: Chunk, wanted: tuple[str, ...]) -> bool:
 class FakeQA:
     def __init__(self) -> None:
         self.documents = (PV, RES)
-        self.chunks = tuple(_chunk(*row) for row in _ROWS)
+        self.sources, self.sources_en, chunks = _sources()
+        self.chunks = tuple(chunks)
         self.info: dict[str, Any] = {"index": "fake", "model": "fake-encoder", "chunks": len(self.chunks)}
         self.calls: list[dict[str, Any]] = []
         self._docs = {d.id: d for d in self.documents}
+
+    def chunks_of(self, doc_id: str) -> tuple[Chunk, ...]:
+        """rag.protocols.SourceCorpus: the document's chunks in reading order."""
+        return tuple(c for c in self.chunks if c.doc_id == doc_id)
+
+    def source_text(self, doc_id: str) -> str:
+        """rag.protocols.SourceCorpus: the document's source file as stored."""
+        return self.sources[doc_id]
 
     def _allowed(self, c: Chunk, f: Filters) -> bool:
         doc = self._docs[c.doc_id]

@@ -189,7 +189,8 @@ def test_passage_in_context_and_in_the_document(web: Page) -> None:
 
 def test_browse_meeting_record_and_jump_to_a_speaker(web: Page) -> None:
     web.locator("#nav-docs").click()
-    expect(web.locator("#doc-list li")).to_have_count(5)
+    manifest = json.loads((REPO / "corpus" / "manifest.json").read_text(encoding="utf-8"))
+    expect(web.locator("#doc-list li")).to_have_count(len(manifest["documents"]))
     web.locator("#doc-list").get_by_role("link", name="S/PV.8838", exact=True).click()
     expect(web.locator("#doc-title")).to_contain_text("S/PV.8838")
     speakers = web.locator("#doc-speakers")
@@ -271,3 +272,143 @@ def test_narrow_screen_has_no_sideways_scrolling(chromium: Browser, server_url: 
         assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
     finally:
         page.context.close()
+
+
+# --- the official English on citation cards ----------------------------------------------------
+
+def _citation(n: int, text: str, text_en: str | None) -> dict:
+    return {"id": n, "doc_id": "E/RES/2023/18", "symbol": "E/RES/2023/18", "doc_type": "resolution",
+            "speaker": "经济及社会理事会", "speaker_info": None, "turn": None, "paragraph": str(n), "start": 0,
+            "end": len(text), "text": text, "role": "body", "text_en": text_en, "en_start": 0 if text_en else None,
+            "en_end": len(text_en) if text_en else None, "score": 1.0, "rank": n,
+            "title": "2023年7月25日经济及社会理事会决议", "date": "2023-07-25", "url": "https://undocs.org/zh/E/RES/2023/18"}
+
+
+BILINGUAL_ANSWER = {
+    "question": "What did the Council decide?", "answerable": True, "diagnostics": {},
+    "answer": "The Economic and Social Council decided to invite Member States to consider measures[1]. "
+              "It was adopted at the 43rd plenary meeting[2].",
+    "citations": [
+        _citation(1, "决定请联合国会员国、国际组织和各区域委员会考虑是否可以采取适当措施。",
+                  "Decides to invite States Members of the United Nations, international organizations and the "
+                  "regional commissions to consider whether appropriate measures can be taken."),
+        _citation(2, "第43次全体会议", None)],
+}
+
+
+def _answer_with_english(page: Page) -> None:
+    page.route("**/v1/ask", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                        body=json.dumps(BILINGUAL_ANSWER)))
+    ask(page, BILINGUAL_ANSWER["question"])
+
+
+def test_a_citation_with_a_translation_shows_the_official_english_beside_the_chinese(web: Page) -> None:
+    _answer_with_english(web)
+    first, second = web.locator("#cite-1"), web.locator("#cite-2")
+    english = first.locator(".text-en")
+    expect(english).to_have_attribute("lang", "en")
+    expect(english).to_contain_text("Official English")
+    expect(english.locator("p")).to_have_text(BILINGUAL_ANSWER["citations"][0]["text_en"])
+    expect(first.locator("blockquote")).to_have_text(BILINGUAL_ANSWER["citations"][0]["text"])
+    zh_box, en_box = first.locator("blockquote").bounding_box(), english.bounding_box()
+    assert en_box["x"] > zh_box["x"] + zh_box["width"] - 1, "the English is not beside the Chinese"
+    expect(second.locator(".text-en")).to_have_count(0)  # no translation: the Chinese alone, as before
+    expect(second.locator("blockquote")).to_have_text("第43次全体会议")
+
+
+def test_a_translated_document_is_cited_with_its_official_english(web: Page) -> None:
+    """On the real corpus: the Ukrainian note verbale has its official English (corpus/*.en.txt)."""
+    ask(web, "Why does Ukraine want to join the Executive Committee of the UNHCR programme?")
+    card = web.locator(".card[data-doc='NV-2023-04-26-Ukraine-UNHCR-ExCom']").first
+    expect(card).to_be_visible()
+    expect(card.locator("blockquote")).to_contain_text("乌克兰")
+    expect(card.locator(".text-en p")).to_contain_text("Ukraine")
+    expect(card.locator(".text-en")).to_have_attribute("lang", "en")
+
+
+def test_on_a_narrow_screen_the_english_goes_below_the_chinese(chromium: Browser, server_url: str) -> None:
+    page = open_page(chromium, server_url, width=360)
+    try:
+        _answer_with_english(page)
+        card = page.locator("#cite-1")
+        zh_box, en_box = card.locator("blockquote").bounding_box(), card.locator(".text-en").bounding_box()
+        assert en_box["y"] >= zh_box["y"] + zh_box["height"] - 1
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"page is {overflow}px wider than a 360px screen"
+    finally:
+        page.context.close()
+
+
+# --- the add-document form (POST /v1/documents) -------------------------------------------------
+# `rag serve` over a temporary corpus of one document: the form uploads a PDF, the service writes it
+# and rebuilds its index in the background, and the page lists the new document when it is ready.
+
+ADD_WAIT_MS = 180_000  # the rebuild embeds the new document on a shared CPU
+
+
+@pytest.fixture(scope="session")
+def add_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("add-server")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    manifest = json.loads((REPO / "corpus" / "manifest.json").read_text(encoding="utf-8"))
+    prst = next(d for d in manifest["documents"] if d["type"] == "presidential_statement")
+    shutil.copyfile(REPO / "corpus" / prst["file"], corpus / prst["file"])
+    (corpus / "manifest.json").write_text(json.dumps({"documents": [prst]}, ensure_ascii=False, indent=2) + "\n",
+                                          encoding="utf-8")
+    command = [sys.executable, "-m", "rag.cli", "serve", "--port", "{port}", "--corpus", str(corpus)]
+    with running_server(command, env={"RAG_INDEX_DIR": str(base / "index"), "RAG_API_KEY": ""}, timeout=300) as url:
+        yield url
+
+
+@pytest.fixture
+def add_page(chromium: Browser, add_server_url: str) -> Iterator[Page]:
+    page = open_page(chromium, add_server_url)
+    expect(page.locator("#filter-doc option")).not_to_have_count(1)
+    page.locator("#nav-add").click()
+    expect(page.locator("#view-add")).to_be_visible()
+    yield page
+    page.context.close()
+
+
+def test_add_form_prefills_what_the_pdf_states_then_adds_it(add_page: Page, tmp_path: Path) -> None:
+    from un_docs import make_pdf
+
+    lines = [line for line in (REPO.parent / "shared" / "corpus-2023" / "zh" / "110_ecosoc_res_2023_18.txt")
+             .read_text(encoding="utf-8").splitlines() if line.strip()]
+    pdf = make_pdf(tmp_path / "E_RES_2023_18.pdf", lines, symbol="E/RES/2023/18", masthead=["经济及社会理事会"])
+    page = add_page
+    page.get_by_label("文件 File").set_input_files(str(pdf))
+    expect(page.get_by_label("文号 Symbol")).to_have_value("E/RES/2023/18", timeout=60_000)
+    expect(page.locator("#hint-symbol")).to_contain_text("联合国 E/RES/2023/18")
+    expect(page.get_by_label("类型 Kind")).to_have_value("resolution")
+    expect(page.get_by_label("日期 Date")).to_have_value("2023-07-25")
+    expect(page.get_by_label("机构 Organ")).to_have_value("Economic and Social Council")
+    expect(page.get_by_label("中文标题 Chinese title")).to_have_value("2023年7月25日经济及社会理事会决议")
+    page.get_by_label("英文标题 English title").fill("Resolution adopted by the Economic and Social Council")
+    page.get_by_role("button", name="添加 Add").click()
+    done = page.locator("#add-done")
+    expect(done).to_contain_text("已添加 Added: E/RES/2023/18", timeout=60_000)
+    expect(page.get_by_label("文号 Symbol")).to_have_value("")  # the form is ready for the next one
+    expect(done.locator(".ready")).to_be_visible(timeout=ADD_WAIT_MS)  # the rebuilt index lists it
+    done.get_by_role("link", name="E/RES/2023/18").click()
+    expect(page.locator("#doc-title")).to_contain_text("E/RES/2023/18")
+    expect(page.locator("#doc-body")).to_contain_text("煤矿甲烷")
+
+
+def test_add_form_shows_what_is_missing_and_the_services_refusal(add_page: Page, tmp_path: Path) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("谨此告知。\n", encoding="utf-8")
+    page = add_page
+    page.get_by_label("文件 File").set_input_files(str(plain))
+    missing = page.locator("#add-missing")
+    expect(missing).to_have_text("仍缺少 Still missing: id, kind, date, title_zh", timeout=60_000)
+    expect(page.get_by_label("日期 Date")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#hint-symbol")).to_contain_text("none is made up")
+    page.get_by_label("日期 Date").fill("2023-02-30")
+    page.get_by_role("button", name="添加 Add").click()
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text("输入有误 Invalid input (422)")
+    expect(error).to_contain_text("date '2023-02-30' is not a calendar date")
+    expect(page.get_by_label("日期 Date")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#add-done")).to_be_hidden()

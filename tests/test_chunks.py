@@ -76,18 +76,36 @@ def test_numbered_paragraphs_keep_their_number_and_are_never_merged():
     text = "\n\n".join(["概念说明", "1. " + long, "2. 短。", "3. 目标如下：" + long, " - (a) 推动创新；" + long,
                        " - (b) 发挥潜力。" + long, "形式", "这次活动将采取高级别公开辩论的形式。" + long]) + "\n"
     chunks = chunk_document(_doc("letter"), text)
-    assert [c.paragraph for c in chunks] == ["1", "2", "3", "3(a)", "3(b)", "p7-p8"]
-    assert chunks[0].text.startswith("概念说明\n1. 维和特派团")  # a short heading joins the next paragraph
-    assert chunks[1].text == "2. 短。"  # numbered paragraphs never absorb the next one
-    assert all(c.speaker == "印度常驻联合国代表" and c.turn is None for c in chunks)
+    assert [c.paragraph for c in chunks] == ["p1", "1", "2", "3", "3(a)", "3(b)", "p7", "p8"]
+    assert [c.role for c in chunks] == ["front_matter"] + ["body"] * 5 + ["heading", "body"]
+    assert chunks[0].text == "概念说明" and chunks[1].text.startswith("1. 维和特派团")  # never glued to the body
+    assert chunks[2].text == "2. 短。"  # numbered paragraphs never absorb the next one
+    assert chunks[6].text == "形式" and chunks[6].speaker is None
+    assert all(c.speaker == "印度常驻联合国代表" and c.turn is None for c in chunks if c.role == "body")
 
 
 def test_letter_with_a_colon_list_entry_has_no_turns():
     text = "\n\n".join(["第二次会议", "主席：澳大利亚大使兼常驻联合国代表团常驻代表加里·昆兰", "讨论小组的发言者：",
                        "秘书长联刚稳定团特别副代表莱拉·泽鲁圭"]) + "\n"
     chunks = chunk_document(_doc("letter", title_zh="2012年4月4日澳大利亚和乌拉圭常驻联合国代表给大会主席的信"), text)
-    assert {c.speaker for c in chunks} == {"澳大利亚和乌拉圭常驻联合国代表"}
+    assert {c.speaker for c in chunks if c.role == "body"} == {"澳大利亚和乌拉圭常驻联合国代表"}
+    assert all(c.turn is None for c in chunks)
     assert "主席：澳大利亚大使" in "".join(c.text for c in chunks)
+    assert [c.role for c in chunks] == ["front_matter", "body"]  # the list after a lead-in colon is body
+
+
+def test_headings_are_chunks_of_their_own_and_never_glued_to_body():
+    text = "\n".join(["2023年届会", "议程项目15", "经济及社会理事会，", "注意到欧洲经济委员会在第七十届会议上核可了2021年12月通过的指南，",
+                      "决定请会员国考虑采取适当措施。", "一.", "导言", "短。", "工作组在三次实质性会议上就该议程项目进行了广泛的讨论。"]) + "\n"
+    doc = _doc("resolution", organ="Economic and Social Council", title_zh="决议", layout="segments")
+    chunks = chunk_document(doc, text)
+    assert [(c.role, c.text) for c in chunks] == [
+        ("front_matter", "2023年届会\n议程项目15"), ("heading", "经济及社会理事会，"),
+        ("body", "注意到欧洲经济委员会在第七十届会议上核可了2021年12月通过的指南，"), ("body", "决定请会员国考虑采取适当措施。"),
+        ("heading", "一.\n导言"),
+        ("body", "短。\n工作组在三次实质性会议上就该议程项目进行了广泛的讨论。")]
+    assert [c.speaker for c in chunks] == [None, None, "经济及社会理事会", "经济及社会理事会", None, "经济及社会理事会"]
+    assert chunks[0].paragraph == "p1-p2" and chunks[4].paragraph == "p6-p7"
 
 
 def test_chunk_corpus_raises_on_bad_input(tmp_path):
@@ -115,8 +133,8 @@ def _by_doc(corpus, doc_id: str) -> list[Chunk]:
 
 
 # sha256 of every chunk of the real corpus, one sorted-key JSON line each, as of this chunker version.
-GOLDEN_CHUNKER_VERSION = "1"
-GOLDEN_CHUNKS_SHA256 = "010ab9fed592b0994f7f69bfd87283ca3e637ee91d7af4d9b40b321ccb29da94"
+GOLDEN_CHUNKER_VERSION = "2"
+GOLDEN_CHUNKS_SHA256 = "fb05239cee881ee12809862d2492810db94b62e9d640d066a90234ab37cd3a56"
 
 
 def test_chunk_output_matches_golden_hash(corpus):
@@ -137,25 +155,30 @@ def test_offsets_roundtrip_and_ids(corpus):
     assert chunk_corpus(CORPUS)[1] == chunks  # deterministic
 
 
-def test_coverage_every_char_in_exactly_one_chunk_except_headers(corpus):
-    docs, chunks = corpus
+def _check_coverage(corpus_dir: Path, docs: list[Document], chunks: list[Chunk]) -> None:
+    """Every non-blank stored character (a BOM counts as blank) lies in exactly one chunk, except
+    the text of verbatim speaker headers, which lies in none."""
     for doc in docs:
-        source = read_source(CORPUS, doc)
+        source = read_source(corpus_dir, doc)
         count = [0] * len(source)
         for c in (c for c in chunks if c.doc_id == doc.id):
             for i in range(c.start, c.end):
                 count[i] += 1
         headers = set()
         if doc.type == "meeting_record":
-            turns, _ = split_record(reflow(source), source)
+            turns, _ = split_record(reflow(source, doc.layout), source)
             for t in turns:
                 if t.header:
                     headers.update(range(*t.header))
         for i, ch in enumerate(source):
-            if ch.isspace():
+            if ch.isspace() or ch == "\ufeff":
                 continue
             expected = 0 if i in headers else 1
             assert count[i] == expected, (doc.id, i, source[max(0, i - 10):i + 10])
+
+
+def test_coverage_every_char_in_exactly_one_chunk_except_headers(corpus):
+    _check_coverage(CORPUS, *corpus)
 
 
 def test_meeting_chunks_stay_inside_their_turn(corpus):
@@ -170,24 +193,45 @@ def test_meeting_chunks_stay_inside_their_turn(corpus):
             continue
         t = turns[c.turn]
         assert t.start <= c.start and c.end <= bounds[c.turn + 1]
-        assert c.speaker == t.speaker and c.speaker_info == t.info
+        assert c.speaker == t.speaker and c.speaker_info == t.info and c.role == "body"
+    outside = [(c.role, c.text) for c in _by_doc(corpus, "S/PV.8838") if c.speaker is None]
+    assert outside == [("body", "上午10时15分开会。"), ("heading", "通过议程"), ("body", "议程通过。"),
+                       ("heading", "联合国维持和平行动\n对保护者的保护：技术与维和\n"
+                                   "2021年7月26日印度常驻联合国代表给秘书长的信(S/2021/681)"),
+                       ("body", "上午11时45分散会。")]
     speakers = [c.speaker for c in _by_doc(corpus, "S/PV.8838")]
-    assert speakers.count(None) == 3
     assert "印度 (主席以本国身份发言)" in speakers and "戴兵先生（中国）" in speakers
 
 
 def test_documents_without_turns_all_have_speakers(corpus):
     expected = {"S/2021/681": "印度常驻联合国代表", "S/PRST/2021/11": "安全理事会主席（代表安理会）",
                 "letter-2012-04-04-australia-uruguay": "澳大利亚和乌拉圭常驻联合国代表",
-                "S/RES/2518 (2020)": "安全理事会"}
+                "S/RES/2518 (2020)": "安全理事会",
+                "ECOSOC-RES-2023-06-23-humanitarian": "经济及社会理事会",
+                "NV-2023-04-26-Ukraine-UNHCR-ExCom": "乌克兰常驻联合国代表团",
+                "NAM-2023-charter-committee-other-peaceful-means": "不结盟运动",
+                "DC-2023-UK-WP-space-TCBM": "大不列颠及北爱尔兰联合王国",
+                "LTR-2023-07-20-Group-of-Friends-Charter": "捍卫《联合国宪章》之友小组",
+                "ECOSOC-RES-2023-07-25-UNODC-CT": "经济及社会理事会",
+                "DC-2023-WG1-Chair-nuclear": "第一工作组主席",
+                "LTR-2023-02-07-SaintKittsNevis-Haiti": "圣基茨和尼维斯常驻联合国代表",
+                "E/RES/2023/18": "经济及社会理事会"}
+    affiliations = {"NV-2023-04-26-Ukraine-UNHCR-ExCom": "乌克兰", "LTR-2023-02-07-SaintKittsNevis-Haiti": "圣基茨和尼维斯",
+                    "DC-2023-UK-WP-space-TCBM": "大不列颠及北爱尔兰联合王国", "E/RES/2023/18": "经济及社会理事会"}
     for doc_id, label in expected.items():
         chunks = _by_doc(corpus, doc_id)
-        assert chunks and {c.speaker for c in chunks} == {label}
-        assert all(c.turn is None and c.speaker_info is not None for c in chunks)
-    letter = _by_doc(corpus, "letter-2012-04-04-australia-uruguay")
+        body = [c for c in chunks if c.role == "body"]
+        assert body and {c.speaker for c in body} == {label}, doc_id
+        assert all(c.turn is None and c.speaker_info is not None for c in body)
+        assert all(c.speaker is None and c.speaker_info is None for c in chunks if c.role != "body")
+        if doc_id in affiliations:
+            assert body[0].speaker_info.affiliation == affiliations[doc_id]
+    [signed] = [c for c in _by_doc(corpus, "LTR-2023-02-07-SaintKittsNevis-Haiti") if "(签名)" in c.text]
+    assert signed.speaker_info.name == "内里斯·多克里" and signed.role == "body"
+    letter = [c for c in _by_doc(corpus, "letter-2012-04-04-australia-uruguay") if c.role == "body"]
     assert "澳大利亚" in letter[0].speaker_info.affiliation and "乌拉圭" in letter[0].speaker_info.affiliation
     assert all(c.symbol is None for c in letter)
-    assert _by_doc(corpus, "S/2021/681")[0].speaker_info.affiliation == "印度"
+    assert _by_doc(corpus, "S/2021/681")[1].speaker_info.affiliation == "印度"
 
 
 def _numbered(chunks: list[Chunk]) -> list[str]:
@@ -207,3 +251,65 @@ def test_own_paragraph_numbers(corpus):
     assert res["13"].startswith("13. 表示注意到秘书处正在努力制定一项战略")
     note = [c.paragraph for c in _by_doc(corpus, "S/2021/681")]
     assert note[note.index("3"):note.index("4")] == ["3", "3(a)", "3(b)", "3(c)", "3(d)"]
+
+
+# --- the corpus as stored by another system: CRLF line ends, a BOM, tabs -----------------------------
+
+
+@pytest.fixture(scope="module")
+def crlf_corpus(tmp_path_factory) -> Path:
+    """A copy of the whole corpus with CRLF line ends, a UTF-8 BOM and tabs for double spaces
+    (the translations too)."""
+    d = tmp_path_factory.mktemp("crlf")
+    for f in CORPUS.iterdir():
+        data = f.read_bytes()
+        if f.suffix == ".txt":
+            data = b"\xef\xbb\xbf" + data.replace(b"\n", b"\r\n").replace(b"  ", b"\t")
+        (d / f.name).write_bytes(data)
+    return d
+
+
+def test_a_crlf_copy_of_the_corpus_gives_the_same_turns_and_speakers(corpus, crlf_corpus):
+    docs, chunks = chunk_corpus(crlf_corpus)
+    assert len(chunks) == len(corpus[1])
+
+    def reading(c: Chunk) -> tuple:
+        return (c.doc_id, c.speaker, c.speaker_info, c.turn, c.role, c.paragraph, WS.sub("", c.text),
+                WS.sub("", c.text_en or ""))
+
+    assert [reading(c) for c in chunks] == [reading(c) for c in corpus[1]]
+    record = [c for c in chunks if c.doc_id == "S/PV.8838"]
+    assert len({c.turn for c in record if c.turn is not None}) == 21  # the turns of tests/test_speakers.py
+    for doc in docs:  # offsets index the CRLF files as stored
+        source = read_source(crlf_corpus, doc)
+        english = (crlf_corpus / doc.translation("en")).read_bytes().decode("utf-8") if doc.translations else ""
+        for c in (c for c in chunks if c.doc_id == doc.id):
+            assert WS.sub("", source[c.start:c.end]) == WS.sub("", c.text)
+            if c.text_en and c.role == "body":
+                assert WS.sub("", english[c.en_start:c.en_end]).startswith(WS.sub("", c.text_en)[:20])
+    _check_coverage(crlf_corpus, docs, chunks)
+
+
+def test_rag_chunks_json_lists_the_fifteen_documents_with_no_chunk_across_a_turn():
+    from click.testing import CliRunner
+
+    from rag.cli import main
+
+    result = CliRunner().invoke(main, ["chunks", "--json", "--corpus", str(CORPUS)], catch_exceptions=False)
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    docs = list(dict.fromkeys(r["doc_id"] for r in rows))
+    assert len(docs) == 15
+    for doc_id in docs:
+        mine = [r for r in rows if r["doc_id"] == doc_id]
+        assert any(r["role"] == "body" and r["speaker"] for r in mine), doc_id
+        # a turn is one run of chunks in document order: a chunk of another turn never sits inside it
+        seen: list[int] = []
+        for r in sorted(mine, key=lambda r: r["start"]):
+            if r["turn"] is not None and (not seen or seen[-1] != r["turn"]):
+                assert r["turn"] not in seen, (doc_id, r["turn"])
+                seen.append(r["turn"])
+        speakers = {}
+        for r in mine:  # one speaker per turn
+            if r["turn"] is not None:
+                assert speakers.setdefault(r["turn"], r["speaker"]) == r["speaker"]

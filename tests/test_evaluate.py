@@ -20,7 +20,8 @@ from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerIn
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-QA_FILES = [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "extra.jsonl"]
+QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023.jsonl",
+                                                 "offtopic.jsonl")]
 
 SOURCES = {
     "A": "主席：会议开始。\n戴兵先生（中国）：维和人员的安全\n至关重要。技术很重要。\n",
@@ -258,15 +259,33 @@ def test_qa_files_validate_and_every_quote_is_in_its_source(path):
 
 
 def test_extra_questions_cover_the_corpus_and_do_not_reuse_dev_ids():
-    dev, extra = (load_qa(p) for p in QA_FILES)
+    dev, extra = (load_qa(p) for p in QA_FILES[:2])
     assert not {i.id for i in dev} & {i.id for i in extra}
     assert 20 <= len(extra) <= 30
     assert 4 <= sum(not i.answerable for i in extra) <= 6
     assert {"zh", "en"} == {i.lang for i in extra}
     docs = Counter(e.doc for i in extra for e in i.evidence)
-    assert set(docs) == {d.id for d in load_manifest(CORPUS)}
+    assert set(docs) == {d.id for d in load_manifest(CORPUS) if d.id in seeds()}
     speakers = {e.speakers for i in extra for e in i.evidence if e.doc == "S/PV.8838"}
     assert len(speakers) >= 10
+
+
+def seeds() -> set[str]:
+    """The five seed documents (the corpus's entries that are not from 2023)."""
+    return {d.id for d in load_manifest(CORPUS) if not d.date.startswith("2023")}
+
+
+def test_2023_questions_cover_the_2023_documents_and_sets_are_disjoint():
+    tuning, report = (load_qa(ROOT / "eval" / n) for n in ("2023-dev.jsonl", "2023.jsonl"))
+    ids = [i.id for f in QA_FILES for i in load_qa(f)]
+    assert len(ids) == len(set(ids))
+    new = {d.id for d in load_manifest(CORPUS)} - seeds()
+    assert len(new) == 10
+    assert {e.doc for i in report for e in i.evidence} == new
+    assert {e.doc for i in tuning for e in i.evidence} <= new
+    assert {"zh", "en"} == {i.lang for i in report}
+    questions = {i.question for i in tuning}
+    assert not questions & {i.question for i in report}
 
 
 # ---------------------------------------------------------------- naive baseline and run_eval

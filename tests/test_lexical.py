@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from rag.lexical import BM25, Tokenizer, has_cjk, table_words
+from rag.lexical import BM25, EnglishAnalyzer, Tokenizer, has_cjk, table_words
 
 
 @pytest.fixture(scope="module")
@@ -115,14 +115,77 @@ def test_search_mode_subwords_meet_whole_terms(tok, bm):
     assert {i for i, _ in bm.search("维和", k=4)} == {0, 2, 3}
 
 
-def test_bm25_state_round_trip(bm, tok):
-    state = json.loads(json.dumps(bm.to_state()))
-    again = BM25.from_state(state, tok)
+def test_bm25_saves_and_loads_memory_mapped(bm, tok, tmp_path):
+    files = bm.save(tmp_path / "bm25")
+    assert {f.name for f in files} >= {"vocab.index.json", "data.csc.index.npy", "ids.npy", "unrag.json"}
+    again = BM25.load(tmp_path / "bm25", tok)
+    assert isinstance(again.ids, np.memmap)
     for query in ("社交媒体公司", "维和人员", "第2518(2020)号决议"):
         assert again.search(query, k=4) == bm.search(query, k=4)
 
 
-def test_bm25_state_rejects_other_tokenizer(bm, tok):
-    state = bm.to_state() | {"tokenizer": "0" * 16}
+def test_bm25_load_rejects_other_tokenizer(bm, tmp_path):
+    bm.save(tmp_path / "bm25")
+    other = Tokenizer(extra_words=["一个别的词"])
     with pytest.raises(ValueError, match="tokenizer"):
-        BM25.from_state(state, tok)
+        BM25.load(tmp_path / "bm25", other)
+
+
+def test_bm25_returns_the_ids_it_was_given(tok):
+    bm = BM25(tok).fit_tokens([tok.tokenize(d) for d in DOCS], ids=[10, 20, 30, 40])
+    assert bm.search("简易爆炸装置", k=2)[0][0] == 30
+    mask = np.zeros(41, dtype=bool)
+    mask[[10, 40]] = True
+    assert {i for i, _ in bm.search("维和人员", k=4)} == {10, 30, 40}
+    assert {i for i, _ in bm.search("维和人员", k=4, allowed=mask)} == {10, 40}
+
+
+def test_bm25_matches_the_okapi_formula(tok):
+    """bm25s's Lucene scores are Okapi BM25 divided by (k1 + 1): the same ranking."""
+    import math
+    docs = [tok.tokenize(d) for d in DOCS]
+    bm = BM25(tok).fit_tokens(docs)
+    query = tok.tokenize("维和人员的安全")
+    avg = sum(map(len, docs)) / len(docs)
+    expected = []
+    for d in docs:
+        score = 0.0
+        for term in dict.fromkeys(query):
+            n = sum(term in x for x in docs)
+            tf = d.count(term)
+            if tf:
+                idf = math.log(1 + (len(docs) - n + 0.5) / (n + 0.5))
+                score += idf * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * len(d) / avg))
+        expected.append(score)
+    assert np.allclose(bm.scores(query), expected, rtol=1e-5)
+
+
+def test_ids_with_finds_symbols_and_numbers(tok):
+    bm = BM25(tok).fit(DOCS)
+    assert list(bm.ids_with("2518")) == [3]
+    assert list(bm.ids_with("S/RES/2518 (2020)")) == []  # the text writes 第2518(2020)号, not the symbol
+    assert list(bm.ids_with("2518(2020)")) == [3]
+    assert list(bm.ids_with("9999")) == []
+
+
+def test_empty_bm25_finds_nothing(tok, tmp_path):
+    bm = BM25(tok).fit([])
+    assert bm.search("维和", k=3) == []
+    bm.save(tmp_path / "empty")
+    assert BM25.load(tmp_path / "empty", tok).search("维和", k=3) == []
+
+
+def test_english_analyzer_stems_and_drops_stopwords():
+    en = EnglishAnalyzer()
+    tokens = en.tokenize("The Council recommended that the recommendations of S/RES/2518 (2020) be implemented.")
+    assert tokens.count("recommend") == 2
+    assert "the" not in tokens and "of" not in tokens
+    assert "s/res/2518(2020)" in tokens
+    assert en.signature() == EnglishAnalyzer().signature()
+
+
+def test_english_bm25_matches_inflected_forms():
+    bm = BM25(EnglishAnalyzer()).fit(["Peacekeepers face improvised explosive devices.",
+                                      "The Secretary-General recommended new technologies."])
+    assert [i for i, _ in bm.search("recommendations on technology", k=2)] == [1]
+    assert [i for i, _ in bm.search("a peacekeeper's explosive device", k=2)] == [0]

@@ -37,7 +37,8 @@ def expected(base_url) -> dict:
 
 def test_server_listens_on_loopback_and_is_ready(base_url):
     assert base_url.startswith("http://127.0.0.1:")
-    ready = httpx.get(f"{base_url}/readyz").json()
+    assert httpx.get(f"{base_url}/readyz").json() == {"status": "ready"}  # no details without the key
+    ready = httpx.get(f"{base_url}/readyz", headers={"Authorization": f"Bearer {KEY}"}).json()
     assert ready["status"] == "ready" and ready["index"] == "fake"
 
 
@@ -99,3 +100,15 @@ def test_langchain_chat_openai_works_unchanged(base_url, expected):
     llm = ChatOpenAI(model="unrag", base_url=f"{base_url}/v1", api_key=KEY, max_retries=0)
     assert llm.invoke(QUESTION).content == expected["answer"]
     assert "".join(str(chunk.content) for chunk in llm.stream(QUESTION)) == expected["answer"]
+
+
+def test_follow_up_through_the_client_names_the_question_asked(client):
+    messages = [{"role": "user", "content": "秘书长对维和数字转型说了什么？"},
+                {"role": "assistant", "content": "……[1]"},
+                {"role": "user", "content": "那中方呢？"}]
+    completion = client.chat.completions.create(model="unrag", messages=messages)
+    assert completion.model_extra["question"] == "中国对维和数字转型说了什么？"
+    assert completion.model_extra["resolution"]["carried"] == ["topic"]
+    assert completion.model_extra["citations"] and completion.model_extra["answerable"] is True
+    stream = list(client.chat.completions.create(model="unrag", messages=messages, stream=True))
+    assert [c for c in stream if c.choices][-1].model_extra["question"] == "中国对维和数字转型说了什么？"

@@ -1,10 +1,20 @@
-"""Reflow: the three layouts, page breaks, Latin words, offsets, paragraph numbers."""
+"""Reflow: the three layouts (and the two PDF variants), page breaks, Latin words, segments and
+their grouping, CRLF/CR/BOM/tab/wide-space normalisation with offsets into the stored text,
+paragraph numbers."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
-from rag.reflow import char_offsets, detect_layout, display_width, reflow, sub_paragraph
+import pytest
+
+from rag.normalize import normalize
+from rag.reflow import (Offsets, char_offsets, check_layout, detect_layout, display_width, group_segments, reflow,
+                        sub_paragraph, units)
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 WS = re.compile(r"\s")
 
@@ -43,7 +53,7 @@ def test_display_width_counts_ascii_half():
 
 
 def test_wrapped_layout_paragraphs():
-    assert detect_layout(WRAPPED) == "wrapped"
+    assert detect_layout(WRAPPED) == "pdf_wrapped"
     paras = reflow(WRAPPED)
     texts = [p.text for p in paras]
     assert texts[0] == "上午10时15分开会。"
@@ -85,7 +95,7 @@ MARKED = (
 
 
 def test_marked_layout_paragraphs_and_numbers():
-    assert detect_layout(MARKED) == "marked"
+    assert detect_layout(MARKED) == "pdf_wrapped"
     paras = reflow(MARKED)
     assert [p.number for p in paras] == [None, None, "13", "14", None]
     assert paras[0].text == "第2518(2020)号决议"
@@ -117,8 +127,8 @@ LINES = (
 
 
 def test_lines_layout_paragraphs():
-    assert detect_layout(LINES) == "lines"
-    paras = reflow(LINES)
+    paras = reflow(LINES, layout="paragraphs")
+    assert reflow(LINES, layout="lines") == paras  # the old internal name still reads
     assert [p.number for p in paras] == [None, None, "3", "(a)", None, None]
     assert "e-deleGATE+门户网站的 eSpeakers 电子发言人模块" in paras[1].text
     assert "设计和 implementation，" in paras[4].text
@@ -145,3 +155,122 @@ def test_char_offsets_and_sub_paragraph():
     sub = sub_paragraph(WRAPPED, page, k, len(page.text))
     assert sub is not None and sub.text.startswith("维和是在") and sub.line == 16
     assert WS.sub("", WRAPPED[sub.start:sub.end]) == WS.sub("", sub.text)
+
+
+# --- layout detection on the real files ----------------------------------------------------------
+
+def _manifest() -> list[dict]:
+    return json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["documents"]
+
+
+def test_detected_layouts_of_the_real_files():
+    expected = {"000_e4646aa08b16e44c.txt": "pdf_wrapped", "001_b58583f89434a69b.txt": "paragraphs",
+                "002_99a3dbd648b90818.txt": "paragraphs", "003_66b0234b9bc52c3d.txt": "pdf_wrapped",
+                "004_7f5882877200526b.txt": "pdf_wrapped"}
+    for entry in _manifest():
+        text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
+        assert detect_layout(text) == expected.get(entry["file"], "segments"), entry["file"]
+        for name in (entry.get("translations") or {}).values():  # the English columns too
+            assert detect_layout((CORPUS / name).read_text(encoding="utf-8")) == "segments", name
+
+
+def test_layout_names_are_checked():
+    assert check_layout("wrapped") == check_layout("marked") == "pdf_wrapped"
+    assert check_layout("lines") == "paragraphs" and check_layout(None) is None
+    with pytest.raises(ValueError, match="pdf_wrapped, paragraphs, segments"):
+        reflow("正文。\n", layout="columns")
+
+
+# --- segments: one line each, numbered paragraphs absorb the lines after them ---------------------
+
+SEGMENTS = "\n".join([
+    "巴勒斯坦人民行使不可剥夺权利委员会",
+    "2023年8月30日星期三上午10时在纽约总部举行",
+    "主席：尼昂先生 (塞内加尔)",
+    "2. Mansour先生(巴勒斯坦国观察员)说，局势令人沮丧。",
+    "根据人道主义事务协调厅的数据，被杀害的人数已经超过2022年。",
+    "3. 以色列目前由其历史上最极端的右翼政府领导。",
+    "一位部长发表了一份宣言。",
+    "通报委员会委托开展的研究的结果",
+    "主席说，委员会已于2021年委托开展一项独立研究。",
+    "重申一切形式和表现的恐怖主义是最严重威胁之一，",
+    "还重申不可也不应将恐怖主义与任何宗教联系起来，",
+]) + "\n"
+
+
+def test_segments_lines_are_units_and_headings_stay_apart():
+    found = units(SEGMENTS, "segments")
+    assert len(found) == 11 and [u.line for u in found] == list(range(1, 12))
+    paras = reflow(SEGMENTS, layout="segments")
+    texts = [p.text for p in paras]
+    # the glued heading of the old reading (`…在纽约总部举行主席：尼昂先生 (塞内加尔)`) is two paragraphs
+    assert texts[1] == "2023年8月30日星期三上午10时在纽约总部举行" and texts[2] == "主席：尼昂先生 (塞内加尔)"
+    assert texts[3] == "2. Mansour先生(巴勒斯坦国观察员)说，局势令人沮丧。根据人道主义事务协调厅的数据，被杀害的人数已经超过2022年。"
+    assert paras[3].number == "2" and paras[4].number == "3" and texts[4].endswith("一位部长发表了一份宣言。")
+    assert texts[5] == "通报委员会委托开展的研究的结果"  # a heading closes the numbered paragraph
+    # unnumbered lines after a heading, and preambular lines ending in "，", are paragraphs of their own
+    assert texts[6:] == ["主席说，委员会已于2021年委托开展一项独立研究。", "重申一切形式和表现的恐怖主义是最严重威胁之一，",
+                         "还重申不可也不应将恐怖主义与任何宗教联系起来，"]
+    _roundtrip(SEGMENTS, paras)
+
+
+def test_segments_boundary_opens_and_isolates_lines():
+    def boundary(text: str) -> str | None:
+        return "open" if text.startswith("主席说") else "alone" if text == "就这样决定。" else None
+
+    src = "主席说，第一句。\n第二句。\n就这样决定。\n第三句。\n"
+    paras = reflow(src, layout="segments", boundary=boundary)
+    assert [p.text for p in paras] == ["主席说，第一句。第二句。", "就这样决定。", "第三句。"]
+    assert group_segments(units(src, "segments")) == units(src, "segments")  # nothing opens: all alone
+
+
+def test_resolution_preambular_paragraphs_are_their_own_paragraphs():
+    entry = next(e for e in _manifest() if e["file"].startswith("107_"))
+    text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
+    paras = reflow(text)  # detected: segments
+    preamble = [p for p in paras if p.text.endswith("，")]
+    assert len(preamble) >= 20  # 13 paragraphs became 1 when the file was read as a PDF
+    assert all(p.text.count("\n") == 0 and text[p.start:p.end] == p.text for p in preamble)
+
+
+# --- normalisation: CRLF, CR, BOM, tabs, wide spaces --------------------------------------------
+
+def test_normalize_maps_back_to_the_stored_text():
+    raw = "\ufeff第一行\r\n\r\n第二\t行\u3000。\r第三行\n"
+    n = normalize(raw)
+    assert n.text == "第一行\n\n第二 行 。\n第三行\n"
+    for i, c in enumerate(n.text):
+        r = n.raw_start(i)
+        assert raw[r] == c or (c == " " and raw[r] in "\t\u3000") or (c == "\n" and raw[r] in "\r\n")
+    assert raw[:n.raw_end(3)] == "\ufeff第一行" and n.raw_end(len(n.text)) == len(raw)
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_crlf_and_cr_give_the_same_paragraphs_with_stored_offsets(ending):
+    for src in (WRAPPED, MARKED, LINES, SEGMENTS):
+        stored = "\ufeff" + src.replace("\n", ending)
+        lf, other = reflow(src), reflow(stored)
+        assert detect_layout(stored) == detect_layout(src)
+        assert [(p.text, p.line, p.number) for p in other] == [(p.text, p.line, p.number) for p in lf]
+        _roundtrip(stored, other)
+        assert all(not stored[p.start].isspace() and not stored[p.end - 1].isspace() for p in other)
+
+
+def test_tabs_and_wide_spaces_do_not_change_the_reading():
+    src = SEGMENTS.replace(" (塞内加尔)", "\t(塞内加尔)").replace("2. ", "2.\u3000")
+    paras = reflow(src, layout="segments")
+    assert paras[2].text == "主席：尼昂先生 (塞内加尔)" and paras[3].number == "2"
+    _roundtrip(src, paras)
+
+
+def test_offsets_pieces_on_crlf_text():
+    stored = "第一句话在这里。第二句\r\n话在这里。\r\n第三句。 \r\n"  # the 35-column variant: a trailing space ends it
+    [para] = reflow(stored, layout="pdf_wrapped")
+    offs = Offsets(stored, para)
+    k = para.text.index("第二句")
+    piece = offs.piece(k, len(para.text))
+    assert piece.text == "第二句话在这里。第三句。" and stored[piece.start:piece.start + 3] == "第二句"
+    assert piece.end == len(stored.rstrip()) and piece.line == 1
+    assert para.text == "第一句话在这里。第二句话在这里。第三句。"
+    assert offs.piece(len(para.text) - 4, len(para.text)).line == 3
+    assert char_offsets(stored, para)[k] == piece.start

@@ -13,6 +13,7 @@ from fakes import FakeQA
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from rag.config import Settings
 from rag.errors import InputError
 from rag.records import Filters
 from service.app import create_app
@@ -301,13 +302,33 @@ def test_chat_content_is_the_ask_answer_with_citations(client):
     assert body["citations"] == ask["citations"]
 
 
-def test_chat_answers_the_last_user_message_only(client, fake):
-    messages = [{"role": "system", "content": "Answer briefly."},
-                {"role": "user", "content": "美国说了什么？"},
-                {"role": "assistant", "content": "美国……[1]"},
+def test_chat_resolves_a_follow_up_from_the_user_messages(client, fake):
+    messages = [{"role": "system", "content": "Answer briefly. 印度说了什么？"},
+                {"role": "user", "content": "秘书长对维和数字转型说了什么？"},
+                {"role": "assistant", "content": "印度……[1]"},
                 {"role": "user", "content": [{"type": "text", "text": "那么中方"}, {"type": "text", "text": "呢？"}]}]
-    assert chat(client, messages, top_k=2).status_code == 200
-    assert fake.calls[-1]["query"] == "那么中方呢？" and fake.calls[-1]["top_k"] == 2
+    r = chat(client, messages, top_k=2)
+    assert r.status_code == 200
+    asked = fake.calls[-1]["query"]
+    assert asked == "中国对维和数字转型说了什么？" and fake.calls[-1]["top_k"] == 2  # the SG swapped for China only
+    body = r.json()
+    assert body["question"] == asked and body["resolution"]["message"] == "那么中方呢？"
+    assert body["resolution"]["speakers"] == ["中国"] and body["resolution"]["follow_up"] is True
+    assert body["diagnostics"]["followup"]["question"] == asked
+
+
+def test_chat_carries_the_document_into_the_filters(client, fake):
+    messages = [{"role": "user", "content": "在S/PV.8838中，秘书长说了什么？"}, {"role": "user", "content": "他还说了什么？"}]
+    body = chat(client, messages).json()
+    assert fake.calls[-1]["query"] == body["question"] and "秘书长" in body["question"]
+    assert fake.calls[-1]["filters"] == Filters(doc_ids=("S/PV.8838",))
+    assert body["resolution"]["carried"] == ["speaker", "document"]
+
+
+def test_chat_standalone_question_is_asked_as_written(client, fake):
+    messages = [{"role": "user", "content": "秘书长说了什么？"}, {"role": "user", "content": "中方对维和行动使用新技术提出了哪些建议？"}]
+    assert chat(client, messages).json()["resolution"]["follow_up"] is False
+    assert fake.calls[-1]["query"] == "中方对维和行动使用新技术提出了哪些建议？" and fake.calls[-1]["filters"] is None
 
 
 def test_chat_model_selects_the_answer_mode(client, fake):
@@ -407,11 +428,299 @@ def test_without_static_dir_root_is_404(client):
     assert_error(client.get("/"), 404, "not_found")
 
 
-# ---- concurrency
+def test_wrong_method_is_405_even_with_the_page_mounted(started, tmp_path: Path, fake):
+    (tmp_path / "index.html").write_text("<h1>page</h1>", encoding="utf-8")
+    c = started(create_app(lambda: fake, static_dir=tmp_path))
+    for method, path in [("get", "/v1/search"), ("get", "/v1/ask"), ("get", "/v1/verify"), ("put", "/v1/search"),
+                         ("get", "/v1/chat/completions"), ("delete", "/v1/speakers")]:
+        assert_error(getattr(c, method)(path), 405, "method_not_allowed")
+    assert_error(c.get("/v1/nothing"), 404, "not_found")
+    assert "page" in c.get("/").text
+
+
+# ---- input hygiene and limits (issue 10 item 1)
+
+SURROGATE = b'"\\ud800"'
+NUL = b'"a\\u0000b"'
+
+
+def post_raw(client, path: str, body: bytes, headers: dict | None = None):
+    return client.post(path, content=body, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+@pytest.mark.parametrize("bad", [SURROGATE, NUL])
+@pytest.mark.parametrize("path, template", [
+    ("/v1/search", b'{"query": %s}'),
+    ("/v1/ask", b'{"question": %s}'),
+    ("/v1/ask", b'{"question": "S/PV.9999 \\u4e2d\\u65b9", "filters": {"speakers": [%s]}}'),  # refusal path
+    ("/v1/ask", b'{"question": %s, "mode": "llm"}'),
+    ("/v1/chat/completions", b'{"model": "unrag", "messages": [{"role": "user", "content": %s}]}'),
+    ("/v1/chat/completions", b'{"model": "unrag", "stream": true, "messages": [{"role": "user", "content": %s}]}'),
+    ("/v1/chat/completions", b'{"model": "unrag", "messages": [{"role": "user", "content": [{"type": "text", "text": %s}]}]}'),
+    ("/v1/chat/completions", b'{"model": "unrag", "messages": [{"role": "user", "content": %s}, '
+                             b'{"role": "user", "content": "and China?"}]}'),
+    ("/v1/verify", b'{"doc": "S/PV.8838", "quote": %s}'),
+    ("/v1/verify", b'[{"doc": "S/PV.8838", "quote": "x", "speaker": %s}]'),
+])
+def test_invalid_unicode_is_400_everywhere(client, fake, path, template, bad):
+    message = assert_error(post_raw(client, path, template % bad), 400, "invalid_request", "valid Unicode")
+    assert "surrogate" in message or "NUL" in message
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/v1/search", {"query": "维和", "top_k": True}, "body.top_k"),
+    ("/v1/ask", {"question": "维和", "top_k": 2.0}, "body.top_k"),
+    ("/v1/ask", {"question": "维和", "top_k": "3"}, "body.top_k"),
+    ("/v1/chat/completions", {"model": "unrag", "messages": [{"role": "user", "content": "维和"}], "stream": "yes"},
+     "body.stream"),
+    ("/v1/chat/completions", {"model": "unrag", "messages": [{"role": "user", "content": "维和"}], "top_k": False},
+     "body.top_k"),
+    ("/v1/search", {"query": ["维和"]}, "body.query"),
+])
+def test_types_are_strict(client, fake, path, body, field):
+    assert_error(client.post(path, json=body), 422, "validation_error", field)
+    assert fake.calls == []
+
+
+SMALL = Settings(max_body_bytes=2000, max_filter_values=3, max_filter_value_chars=10, max_messages=4,
+                 max_message_chars=50, max_question_chars=30, max_top_k=8)
+
+
+@pytest.fixture
+def small(started, fake) -> TestClient:
+    return started(create_app(lambda: fake, static_dir=None, settings=SMALL))
+
+
+def test_body_over_the_limit_is_413_before_parsing(small, fake):
+    body = json.dumps({"query": "维和", "filters": {"speakers": ["x"] * 1000}}).encode()
+    assert_error(post_raw(small, "/v1/search", body), 413, "too_large", "2000", "RAG_MAX_BODY_BYTES")
+
+    def chunks():  # no Content-Length: the streamed bytes are counted
+        yield b'{"query": "'
+        for _ in range(100):
+            yield b"x" * 100
+        yield b'"}'
+
+    r = small.post("/v1/search", content=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "too_large", "2000")
+    assert fake.calls == []
+
+
+def test_body_limit_comes_before_auth(started, fake):
+    c = started(create_app(lambda: fake, static_dir=None, api_key="k", settings=SMALL))
+    big = json.dumps({"query": "x" * 5000}).encode()
+    assert_error(post_raw(c, "/v1/search", big), 413, "too_large")  # not 401: nothing was parsed or checked
+    assert_error(post_raw(c, "/v1/search", b'{"query": "x"}'), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"query": "维和", "filters": {"speakers": ["中国", "印度", "秘书长", "主席"]}}, 422, "filters.speakers: 4 values"),
+    ({"query": "维和", "filters": {"doc_ids": ["S/PV.8838" * 2]}}, 422, "filters.doc_ids.0: 18 characters"),
+    ({"query": "维" * 31}, 400, "RAG_MAX_QUESTION_CHARS"),
+    ({"query": "维和", "top_k": 9}, 422, "RAG_MAX_TOP_K"),
+])
+def test_search_limits(small, fake, body, status, field):
+    assert_error(small.post("/v1/search", json=body), status, "validation_error" if status == 422 else "invalid_request",
+                 field)
+    assert fake.calls == []
+
+
+def test_chat_message_limits(small, fake):
+    five = [{"role": "user", "content": "维和"}] * 5
+    assert_error(chat(small, five), 422, "validation_error", "body.messages: 5 messages", "RAG_MAX_MESSAGES")
+    long_earlier = [{"role": "system", "content": "x" * 51}, {"role": "user", "content": "维和"}]
+    assert_error(chat(small, long_earlier), 400, "invalid_request", "messages.0.content has 51", "RAG_MAX_MESSAGE_CHARS")
+    assert_error(chat(small, [{"role": "user", "content": "维" * 31}]), 400, "invalid_request",
+                 "messages.0.content", "RAG_MAX_QUESTION_CHARS")
+    assert fake.calls == []
+
+
+class NoSymbolQA(FakeQA):
+    """FakeQA plus a letter without a symbol (the case that made '/v1/documents/%20' return it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from dataclasses import replace
+
+        from fakes import RES
+        letter = replace(RES, id="letter-2012-04-04", symbol=None, type="letter", file="letter.txt")
+        self.documents = (*self.documents, letter)
+        first = self.chunks[-1]
+        self.chunks = (*self.chunks, replace(first, id="l1", doc_id=letter.id, symbol=None, doc_type="letter"))
+        self.sources[letter.id] = self.sources[RES.id]
+
+
+@pytest.mark.parametrize("path", ["/v1/documents/%20", "/v1/documents/%09", "/v1/documents/%E3%80%80",
+                                  "/v1/documents/%20%20", "/v1/documents/%0A"])
+def test_blank_document_id_is_404(started, path):
+    c = started(create_app(NoSymbolQA, static_dir=None))
+    assert c.get("/v1/documents/letter-2012-04-04").json()["symbol"] is None
+    assert_error(c.get(path), 404, "not_found", "unknown document")
+
+
+# ---- readiness, auth, CORS (issue 10 item 9)
+
+
+def test_readyz_hides_details_without_the_key(keyed):
+    bare = keyed.get("/readyz")
+    assert bare.status_code == 200 and bare.json() == {"status": "ready"}
+    assert keyed.get("/readyz", headers={"Authorization": "Bearer nope"}).json() == {"status": "ready"}
+    full = keyed.get("/readyz", headers={"Authorization": "Bearer s3cret"}).json()
+    assert full["index"] == "default" and full["info"]["model"] == "fake-encoder" and full["chunks"] == 5
+
+
+def test_failed_load_reason_is_hidden_without_the_key(started):
+    def broken() -> FakeQA:
+        raise FileNotFoundError("/srv/secret/index/default/config.json is missing")
+
+    c = started(create_app(broken, api_key="s3cret", static_dir=None))
+    for path in ("/healthz", "/readyz"):
+        r = c.get(path)
+        assert r.status_code == 503 and "/srv/secret" not in r.text and r.json()["status"] == "failed"
+    full = c.get("/readyz", headers={"Authorization": "Bearer s3cret"})
+    assert full.status_code == 503 and "/srv/secret" in full.json()["error"]["message"]
+
+
+def test_cors_is_off_by_default_and_configurable(client, started, fake):
+    preflight = {"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}
+    assert "access-control-allow-origin" not in client.options("/v1/search", headers=preflight).headers
+    assert "access-control-allow-origin" not in client.get("/v1/models", headers={"Origin": "https://example.org"}).headers
+    c = started(create_app(lambda: fake, static_dir=None, api_key="k",
+                           settings=Settings(cors_origins=("https://example.org",))))
+    r = c.options("/v1/search", headers=preflight | {"Access-Control-Request-Headers": "authorization,content-type"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://example.org"
+    other = c.options("/v1/search", headers=preflight | {"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_reload_swaps_in_the_new_qa_and_a_failure_keeps_the_old(started):
+    loads: list[str] = []
+    fail = threading.Event()
+
+    def load() -> FakeQA:
+        if fail.is_set():
+            raise RuntimeError("corpus/manifest.json: line 3: bad date")
+        qa = FakeQA()
+        qa.info["generation"] = len(loads)
+        loads.append("ok")
+        return qa
+
+    app = create_app(load, static_dir=None)
+    c = started(app)
+    runtime = app.state.runtime
+    assert runtime.start_reload() == {"status": "started"}
+    _wait(lambda: runtime.reload_state["status"] != "running")
+    ready = c.get("/readyz").json()
+    assert ready["reload"]["status"] == "done" and ready["info"]["generation"] == 1
+    fail.set()
+    runtime.start_reload()
+    _wait(lambda: runtime.reload_state["status"] != "running")
+    ready = c.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["info"]["generation"] == 1  # the old one still serves
+    assert ready["reload"]["status"] == "failed" and "bad date" in ready["reload"]["error"]
+    assert c.post("/v1/search", json={"query": "维和"}).status_code == 200
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+# ---- citation verification over FakeQA (the real index: tests/test_e2e_service.py)
+
+
+def test_verify_one_claim(client):
+    r = client.post("/v1/verify", json={"doc": "Ｓ／PV.8838", "quote": "中方支持加强维和人员培训，提高应对能力。",
+                                        "speaker": "中国", "paragraph": "3"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["summary"] == {"total": 1, "found": 1, "exact": 0, "speaker_mismatches": 0, "crosses_turns": 0,
+                               "unknown_documents": 0}
+    (result,) = body["results"]
+    assert result["found"] and result["doc_id"] == "S/PV.8838" and result["speaker"] == "戴兵先生（中国）"
+    assert result["speaker_matches"] is True and result["paragraph_matches"] is True and not result["crosses_turns"]
+
+
+def test_verify_a_list_and_an_answer(client):
+    claims = [{"doc": "S/PV.8838", "quote": "中方支持加强维和人员培训", "speaker": "印度"},
+              {"doc": "S/PV.8838", "quote": "中方反对使用新技术"},
+              {"doc": "S/PV.9999", "quote": "中方支持"}]
+    results = client.post("/v1/verify", json=claims).json()["results"]
+    assert [r["found"] for r in results] == [True, False, False]
+    assert results[0]["speaker_matches"] is False
+    assert results[1]["closest"]["speaker"] == "戴兵先生（中国）" and results[1]["closest"]["similarity"] > 0.3
+    assert results[2]["doc_id"] is None and "S/PV.9999" in results[2]["error"]
+    answer = client.post("/v1/ask", json={"question": CHINA_Q}).json()
+    checked = client.post("/v1/verify", json=answer).json()
+    assert checked["summary"]["total"] == len(answer["citations"]) == checked["summary"]["found"]
+    assert all(r["speaker_matches"] and r["paragraph_matches"] for r in checked["results"])
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"doc": "S/PV.8838"}, "body.quote"),
+    ({"doc": "S/PV.8838", "quote": "  "}, "quote"),
+    ({"doc": "S/PV.8838", "quote": "x", "who": "中国"}, "who"),
+    ([], "the list is empty"),
+    ([{"doc": "S/PV.8838", "quote": 3}], "body[0].quote"),
+    ({"citations": [{"text": "x"}]}, "doc_id"),
+    ("S/PV.8838", "body"),
+])
+def test_verify_bad_input_is_422_naming_the_field(client, body, field):
+    assert_error(client.post("/v1/verify", json=body), 422, "validation_error", field)
+
+
+# ---- the OpenAPI page documents every field (issue 11 item 4)
+
+
+def test_response_models_match_the_records():
+    from rag.followup import Resolution
+    from rag.records import Passage, SearchResult
+    from rag.verify import Closest, Verification
+    from service import schemas
+    from fakes import FakeQA
+
+    qa = FakeQA()
+    answer = qa.ask(CHINA_Q)
+    passage: Passage = answer.citations[0]
+    search = SearchResult("q", answer.citations)
+    cases = [(schemas.PassageOut, passage.to_dict()), (schemas.CitedPassageOut, answer.to_dict()["citations"][0]),
+             (schemas.SpeakerInfoOut, passage.chunk.speaker_info.to_dict()),
+             (schemas.SearchResponse, search.to_dict()),
+             (schemas.AskResponse, answer.to_dict() | {"timings_ms": {}}),
+             (schemas.ResolutionOut, Resolution("q", "m", False).to_dict())]
+    from rag.verify import Claim, Verifier
+    found = Verifier(qa).verify(Claim("S/PV.8838", "中方反对"))
+    cases += [(schemas.VerificationOut, found.to_dict()), (schemas.ClosestOut, found.closest.to_dict())]
+    for model, record in cases:
+        assert list(model.model_fields) == list(record), model.__name__
+    assert {f.name for f in __import__("dataclasses").fields(Verification)} == set(schemas.VerificationOut.model_fields)
+    assert {f.name for f in __import__("dataclasses").fields(Closest)} == set(schemas.ClosestOut.model_fields)
+
+
+def test_openapi_describes_every_field(client):
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    for name in ("SearchRequest", "AskRequest", "ClaimIn", "ChatRequest", "FiltersIn", "PassageOut", "SearchResponse",
+                 "AskResponse", "VerificationOut", "VerifyResponse", "ChatCompletionOut", "ResolutionOut"):
+        props = schemas[name]["properties"]
+        undocumented = [p for p, v in props.items() if "description" not in v and p not in ("id", "created", "model",
+                                                                                           "stream_options", "n")]
+        if name not in ("ChatRequest", "ChatCompletionOut"):
+            assert not undocumented, (name, undocumented)
+    paths = spec["paths"]
+    for path, ref in [("/v1/search", "SearchResponse"), ("/v1/ask", "AskResponse"), ("/v1/verify", "VerifyResponse"),
+                      ("/v1/chat/completions", "ChatCompletionOut")]:
+        assert ref in json.dumps(paths[path]["post"]["responses"]["200"])
+
+
+# ---- concurrency (issue 10 item 4)
 
 
 class SlowQA(FakeQA):
-    """Counts how many calls run at once; the pipeline is not assumed to be thread-safe."""
+    """Counts how many calls run at once."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -423,7 +732,7 @@ class SlowQA(FakeQA):
         with self._count:
             self.active += 1
             self.most = max(self.most, self.active)
-        time.sleep(0.02)
+        time.sleep(0.2)
         try:
             return super().ask(question, top_k, filters, mode)
         finally:
@@ -431,17 +740,27 @@ class SlowQA(FakeQA):
                 self.active -= 1
 
 
-def test_concurrent_requests_run_one_at_a_time(started):
+def test_requests_run_concurrently_up_to_the_limit_and_health_stays_fast(started):
     qa = SlowQA()
-    c = started(create_app(lambda: qa, static_dir=None))
+    app = create_app(lambda: qa, static_dir=None, settings=Settings(concurrent_queries=3))
+    c = started(app)
     statuses: list[int] = []
 
     def hit() -> None:
         statuses.append(c.post("/v1/ask", json={"question": CHINA_Q}).status_code)
 
-    threads = [threading.Thread(target=hit) for _ in range(8)]
+    threads = [threading.Thread(target=hit) for _ in range(9)]
     for t in threads:
         t.start()
+    time.sleep(0.05)
+    health = []
+    while any(t.is_alive() for t in threads):
+        t0 = time.perf_counter()
+        assert c.get("/healthz").status_code == 200
+        health.append(time.perf_counter() - t0)
+        time.sleep(0.02)
     for t in threads:
         t.join()
-    assert statuses == [200] * 8 and qa.most == 1 and len(qa.calls) == 8
+    assert statuses == [200] * 9 and len(qa.calls) == 9
+    assert qa.most == 3  # no global lock, and no more than RAG_CONCURRENT_QUERIES at once
+    assert health and min(health) < 0.2  # answered while every worker thread was busy, not after

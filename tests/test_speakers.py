@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.corpus import load_manifest, read_source
+from rag.errors import CorpusError
 from rag.records import Document, Paragraph
 from rag.reflow import reflow
 from rag.speakers import Turn, country_of, document_speaker, parse_header, split_record, split_turns
@@ -144,8 +145,66 @@ def test_documents_without_turns_have_a_speaker():
     assert label == "澳大利亚和乌拉圭常驻联合国代表"
     assert "澳大利亚" in info.affiliation and "乌拉圭" in info.affiliation
     assert document_speaker(_doc(type="resolution"), "")[0] == "安全理事会"
-    assert document_speaker(_doc(type="resolution"), "")[1].role == "council"
+    assert document_speaker(_doc(type="resolution"), "")[1].role == "organ"
     assert document_speaker(_doc(type="presidential_statement"), "")[0] == "安全理事会主席（代表安理会）"
+
+
+@pytest.mark.parametrize("kind,organ,label", [
+    ("resolution", "Economic and Social Council", "经济及社会理事会"),
+    ("resolution", "General Assembly", "大会"),
+    ("decision", "Human Rights Council", "人权理事会"),
+    ("draft_resolution", "Security Council", "安全理事会"),
+    ("resolution", "Disarmament Commission (General Assembly)", "裁军审议委员会"),
+    ("decision", "ECOSOC", "经济及社会理事会"),
+    ("resolution", "经社理事会", "经济及社会理事会"),
+])
+def test_resolutions_and_decisions_speak_for_their_organ_in_chinese(kind, organ, label):
+    speaker, info = document_speaker(_doc(type=kind, organ=organ, title_zh="决议"), "")
+    assert speaker == label and info.affiliation == label and info.role == "organ" and info.name is None
+
+
+def test_an_organ_outside_the_table_is_an_error_naming_the_field():
+    with pytest.raises(CorpusError, match=r"d\.txt: field 'organ' 'Galactic Council'.*organs\.tsv"):
+        document_speaker(_doc(type="resolution", organ="Galactic Council"), "")
+
+
+@pytest.mark.parametrize("kind,title,author,label,affiliation", [
+    ("note_verbale", "2023年4月26日乌克兰常驻联合国代表团给秘书长的普通照会", None, "乌克兰常驻联合国代表团", "乌克兰"),
+    ("working_paper", "大不列颠及北爱尔兰联合王国提交的工作文件（外层空间活动中的透明度和建立信任措施）", None,
+     "大不列颠及北爱尔兰联合王国", "大不列颠及北爱尔兰联合王国"),
+    ("working_paper", "第一工作组主席提交的工作文件：关于实现核裁军和不扩散核武器目标的建议", None,
+     "第一工作组主席", "第一工作组主席"),
+    ("working_paper", "不结盟运动关于确定大会第77/109号决议第5(b)段所写的《联合国宪章》第三十三条第一项中和平解决争端用"
+     "“其他和平方法”的解释性说明", None, "不结盟运动", "不结盟运动"),
+    ("letter", "2023年7月20日捍卫《联合国宪章》之友小组给经济及社会理事会主席的信", None,
+     "捍卫《联合国宪章》之友小组", "捍卫《联合国宪章》之友小组"),
+    ("letter", "2023年2月7日圣基茨和尼维斯常驻联合国代表给经济及社会理事会主席的信", None,
+     "圣基茨和尼维斯常驻联合国代表", "圣基茨和尼维斯"),
+    ("report", "秘书长关于儿童与武装冲突的报告", None, "秘书长", "秘书长"),
+    # no title form: the manifest author through the tables
+    ("note_verbale", "普通照会", "Permanent Mission of Ukraine to the United Nations", "乌克兰常驻联合国代表团", "乌克兰"),
+    ("working_paper", "工作文件", "Non-Aligned Movement", "不结盟运动", "不结盟运动"),
+    ("working_paper", "工作文件", "United Kingdom of Great Britain and Northern Ireland",
+     "大不列颠及北爱尔兰联合王国", "大不列颠及北爱尔兰联合王国"),
+    ("letter", "信", "Permanent Representative of Saint Kitts and Nevis to the United Nations (Nerys Dockery)",
+     "圣基茨和尼维斯常驻联合国代表", "圣基茨和尼维斯"),
+    ("working_paper", "工作文件", "Chair of Working Group I of the Disarmament Commission", None, None),
+    ("other", "其他", "Group of 77", "77国集团", "77国集团"),
+])
+def test_letters_notes_and_papers_speak_for_their_author_in_chinese(kind, title, author, label, affiliation):
+    speaker, info = document_speaker(_doc(type=kind, title_zh=title, author=author), "内里斯·多克里(签名)\n")
+    if label is None:  # an English author no table translates is kept as given, never guessed
+        assert speaker == author
+        return
+    assert (speaker, info.affiliation) == (label, affiliation)
+    assert info.name == "内里斯·多克里" and info.role == ("signatory" if kind == "letter" else "author")
+
+
+def test_kinds_without_a_voice_and_missing_authors():
+    assert document_speaker(_doc(type="agenda", title_zh="临时议程"), "") is None
+    assert document_speaker(_doc(type="other", title_zh="说明"), "") is None
+    with pytest.raises(CorpusError, match="names no author"):
+        document_speaker(_doc(type="working_paper", title_zh="工作文件"), "")
 
 
 # --- the real meeting record ----------------------------------------------------------------

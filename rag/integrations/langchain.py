@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from rag.config import Settings
 from rag.records import Filters, Passage
 
 
@@ -43,7 +44,7 @@ class RagRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     searcher: Any
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: int = Field(5, ge=1, le=Settings.max_top_k)  # the one limit (RAG_MAX_TOP_K's default)
     filters: Filters | None = None
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun

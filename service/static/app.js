@@ -1,5 +1,5 @@
 // The staff page: ask, read cited passages in context, browse the record. Plain JS, no build step.
-// Routes (location.hash): "#/" ask, "#/docs" the list, "#/doc/<encoded id>" a document,
+// Routes (location.hash): "#/" ask, "#/docs" the list, "#/add" add a document, "#/doc/<encoded id>" a document,
 // optionally followed by "#<paragraph label>" (p12, 13, 3(a)) or "#t<turn>" to land on a paragraph
 // or a speaker turn, e.g. "#/doc/S%2FPV.8838#p12".
 "use strict";
@@ -27,15 +27,17 @@ class ApiError extends Error {
   constructor(status, type, message) { super(message); this.status = status; this.type = type; }
 }
 
+// body: undefined (GET), a FormData (multipart POST) or an object (JSON POST).
 async function api(path, body) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const key = localStorage.getItem(KEY_STORE);
   if (key) headers.Authorization = "Bearer " + key;
   let res;
   try {
     res = await fetch(path, { method: body === undefined ? "GET" : "POST", headers,
-      body: body === undefined ? undefined : JSON.stringify(body) });
+      body: body === undefined || form ? body : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, "network", e.message);
   }
@@ -56,6 +58,7 @@ function describeError(e) {
     s === 400 ? "请求无效 Bad request" :
     s === 401 ? "需要有效的 API 密钥（在右上角“API 密钥”中输入）A valid API key is required (enter it under “API key”)" :
     s === 404 ? "未找到 Not found" :
+    s === 413 ? "文件太大 The file is too large" :
     s === 422 ? "输入有误 Invalid input" :
     s === 503 ? "服务尚未就绪 The service is not ready" :
     s >= 500 ? "服务出错，请稍后重试 The service failed, please retry" : "请求失败 Request failed";
@@ -177,11 +180,22 @@ function card(c) {
       el("span", { class: "who" }, c.speaker || "—"), " ",
       el("span", { class: "muted" }, speakerDetail(c.speaker_info)), " ",
       el("span", { class: "para" }, paraLabel(c.paragraph))),
-    el("blockquote", {}, c.text),
+    passage(c),
     el("div", { class: "actions" }, ctxButton,
       el("a", { href: docRoute(c.doc_id, c.paragraph) }, "在文件中查看 Open in document"),
       copyButton, copied),
     ctx);
+}
+
+// The cited Chinese text; with the official English of the same span beside it when the
+// document has a translation (`text_en`; null otherwise).
+function passage(c) {
+  const zh = el("blockquote", { lang: "zh-Hans" }, c.text);
+  if (!c.text_en) return zh;
+  return el("div", { class: "bilingual" }, zh,
+    el("div", { class: "text-en", lang: "en" },
+      el("span", { class: "tag", lang: "zh-Hans" }, "官方英文本 ", el("span", { lang: "en" }, "Official English")),
+      el("p", {}, c.text_en)));
 }
 
 async function copyCitation(text, out) {
@@ -250,10 +264,9 @@ function piecesOf(doc) {
 
 // ---- documents ----
 function showView(name) {
-  for (const v of ["ask", "docs", "doc"]) $("#view-" + v).hidden = v !== name;
-  $("#nav-ask").toggleAttribute("aria-current", false);
-  $("#nav-docs").toggleAttribute("aria-current", false);
-  $(name === "ask" ? "#nav-ask" : "#nav-docs").setAttribute("aria-current", "page");
+  for (const v of ["ask", "docs", "doc", "add"]) $("#view-" + v).hidden = v !== name;
+  for (const nav of ["#nav-ask", "#nav-docs", "#nav-add"]) $(nav).toggleAttribute("aria-current", false);
+  $(name === "ask" ? "#nav-ask" : name === "add" ? "#nav-add" : "#nav-docs").setAttribute("aria-current", "page");
 }
 
 function renderDocList() {
@@ -317,6 +330,129 @@ function landOn(frag) {
   target.focus({ preventScroll: true });
 }
 
+// ---- add a document (POST /v1/documents, multipart) ----
+// Choosing a file sends it with dry_run=true: the service extracts the text and answers with what
+// the document states (symbol, kind, date, organ, title), which fills the fields below; fields the
+// user has typed in are never overwritten. "Add" sends the file with the fields; the service writes
+// it and rebuilds the index in the background, and the page waits until the document is listed.
+const ADD_FIELDS = ["symbol", "kind", "date", "organ", "title_zh", "title_en", "author", "id", "layout"];
+const adding = { edited: new Set(), seq: 0 };
+
+function addBody(dryRun) {
+  const body = new FormData();
+  body.append("file", $("#add-file").files[0]);
+  if ($("#add-translation").files[0]) body.append("translation", $("#add-translation").files[0]);
+  for (const name of ADD_FIELDS) {
+    const value = $("#add-" + name).value.trim();
+    if (value && (!dryRun || adding.edited.has(name))) body.append(name, value);
+  }
+  if (dryRun) body.append("dry_run", "true");
+  return body;
+}
+
+function setAddStatus(text, loading) {
+  $("#add-status").textContent = text || "";
+  $("#add-status").classList.toggle("loading", Boolean(loading));
+}
+
+async function onAddFile() {
+  clearError();
+  $("#add-done").hidden = true;
+  if (!$("#add-file").files[0]) return;
+  const seq = ++adding.seq;
+  setAddStatus("正在读取文件… Reading the document…", true);
+  try {
+    const report = await api("/v1/documents", addBody(true));
+    if (seq === adding.seq) prefill(report.documents[0], report.error);
+  } catch (e) {
+    if (seq === adding.seq) showError(e);
+  } finally {
+    if (seq === adding.seq) setAddStatus("");
+  }
+}
+
+function prefill(doc, error) {
+  const values = { ...doc.entry, kind: doc.entry.type };
+  for (const name of ADD_FIELDS) {
+    const input = $("#add-" + name);
+    if (!adding.edited.has(name)) input.value = values[name] ?? "";
+    input.setAttribute("aria-invalid", String(doc.missing.includes(name)));
+    const hint = $("#hint-" + name);
+    if (!hint) continue;
+    const found = doc.detected[name];
+    hint.textContent = found ? `文件中：${found.from} · Read from the document` :
+      name === "symbol" && !values.symbol ? "文件中未印文号，不会编造 The document prints no symbol; none is made up" : "";
+  }
+  const missing = $("#add-missing");
+  missing.textContent = doc.missing.length ? `仍缺少 Still missing: ${doc.missing.join(", ")}` :
+    error ? `还不能添加 Cannot add yet: ${error}` : "";
+  missing.hidden = !missing.textContent;
+}
+
+function markInvalid(message) {
+  for (const name of ADD_FIELDS)
+    if (new RegExp(`\\b${name}\\b`).test(message)) $("#add-" + name).setAttribute("aria-invalid", "true");
+}
+
+async function onAdd(ev) {
+  ev.preventDefault();
+  clearError();
+  if (!$("#add-file").files[0]) {
+    showError(new Error("请选择文件 Choose a file (.pdf, .docx, .txt)"));
+    $("#add-file").focus();
+    return;
+  }
+  $("#add-button").disabled = true;
+  setAddStatus("正在添加… Adding…", true);
+  try {
+    const data = await api("/v1/documents", addBody(false));
+    const entry = data.documents[0].entry;
+    const status = (data.reload && data.reload.status) || "started";
+    $("#add-done").replaceChildren("已添加 Added: ", el("strong", {}, entry.symbol || entry.title_zh),
+      ` (${entry.id}) · 正在重建索引，旧索引继续回答 Rebuilding the index (${status}); the old one answers meanwhile.`);
+    $("#add-done").hidden = false;
+    resetAdd();
+    waitForDocument(entry.id);
+  } catch (e) {
+    showError(e);
+    if (e instanceof ApiError) markInvalid(e.message);
+  } finally {
+    $("#add-button").disabled = false;
+    setAddStatus("");
+  }
+}
+
+function resetAdd() {
+  $("#add-form").reset();
+  adding.edited.clear();
+  document.querySelectorAll("#add-form [aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+  document.querySelectorAll("#add-form .hint").forEach((n) => { n.textContent = ""; });
+  $("#add-missing").hidden = true;
+}
+
+// Poll the document list until the rebuilt index has the new document, then refresh the lists.
+async function waitForDocument(id, tries = 200) {
+  for (let i = 0; i < tries; i++) {
+    await new Promise((r) => setTimeout(r, 3000));
+    let docs;
+    try { docs = (await api("/v1/documents")).documents; } catch (_) { continue; }
+    if (docs.some((d) => d.id === id)) {
+      await loadCorpus();
+      $("#add-done").append(" ", el("span", { class: "ready" }, "已可检索 Now searchable: "),
+        el("a", { href: docRoute(id) }, id));
+      return;
+    }
+  }
+}
+
+function initAdd() {
+  $("#add-file").addEventListener("change", onAddFile);
+  $("#add-translation").addEventListener("change", onAddFile);
+  $("#add-form").addEventListener("submit", onAdd);
+  for (const name of ADD_FIELDS)
+    $("#add-" + name).addEventListener("input", () => adding.edited.add(name));
+}
+
 // ---- routing and start-up ----
 function route() {
   const hash = location.hash.slice(1) || "/";
@@ -328,6 +464,8 @@ function route() {
       cut < 0 ? "" : decodeURIComponent(rest.slice(cut + 1)));
   } else if (hash.startsWith("/docs")) {
     showView("docs");
+  } else if (hash.startsWith("/add")) {
+    showView("add");
   } else {
     showView("ask");
   }
@@ -368,6 +506,7 @@ function initKey() {
 }
 
 initKey();
+initAdd();
 $("#ask-form").addEventListener("submit", onAsk);
 window.addEventListener("hashchange", route);
 route();

@@ -1,0 +1,110 @@
+"""Candidate retrieval over a small built index (fake encoder, no model): filters from the
+precomputed columns agree with the record-level rule, their cost is bounded, headings stay out of
+the ranked lists unless the question is about structure, and concurrent searches agree."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import index as index_mod
+from rag.build import build
+from rag.errors import FilterError
+from rag.filters import check_filters, chunk_matches, matches
+from rag.records import Filters
+from rag.retrieve import Retriever
+from test_index import HashEncoder, copy_corpus
+
+SLICE = ("S/PV.8838", "S/PRST/2021/11", "NV-2023-04-26-Ukraine-UNHCR-ExCom", "E/RES/2023/18")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("retrieve")
+    corpus = copy_corpus(base / "corpus", SLICE)
+    path, _ = build(corpus, base / "idx" / "default", HashEncoder())
+    loaded = index_mod.load(path)
+    yield loaded
+    loaded.close()
+
+
+@pytest.mark.parametrize("f", [
+    Filters(doc_ids=("S/PV.8838",)),
+    Filters(symbols=("S/PRST/2021/11",)),
+    Filters(speakers=("中国",)),
+    Filters(speakers=("戴兵", "法国")),
+    Filters(speakers=("印度 (主席以本国身份发言)",)),
+    Filters(doc_types=("resolution", "note_verbale")),
+    Filters(date_from="2023-01-01"),
+    Filters(date_to="2021-06-01", doc_types=("presidential_statement",)),
+])
+def test_column_filters_agree_with_the_record_rule(index, f: Filters) -> None:
+    mask = matches(index, f)
+    order = np.asarray(index.columns.order)
+    chunks = index.get_chunks(order)
+    expected = [chunk_matches(c, index.document(c.doc_id), f) for c in chunks]
+    assert list(mask[order]) == expected
+    assert any(expected)
+    assert not mask[~np.asarray(index.columns.live)].any()
+
+
+def test_a_filter_naming_too_many_values_fails_at_once(index) -> None:
+    values = tuple(f"国家{i}" for i in range(20000))
+    with pytest.raises(FilterError, match="filters.speakers: 20000 values; at most 50"):
+        check_filters(index, Filters(speakers=values), max_values=50)
+    with pytest.raises(FilterError, match="filters.speakers: nothing in the index matches '火星'"):
+        check_filters(index, Filters(speakers=("火星",)), max_values=50)
+
+
+def test_search_respects_filters_and_finds_candidates_inside_them(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    result = retriever.search("技术", 10, Filters(speakers=("法国",)))
+    assert result.passages and all("法国" in p.chunk.speaker for p in result.passages)
+    result = retriever.search("决议", 5, Filters(doc_ids=("E/RES/2023/18",)))
+    assert {p.chunk.doc_id for p in result.passages} == {"E/RES/2023/18"}
+
+
+def test_headings_are_ranked_only_for_questions_about_structure(index) -> None:
+    retriever = Retriever(index, HashEncoder(), candidates=1000)
+    assert retriever._allowed(Filters(), False).count < retriever._allowed(Filters(), True).count
+    plain = retriever.search("安全理事会第8838次会议", 50)
+    assert plain.passages and all(p.chunk.role == "body" for p in plain.passages)
+    structural = retriever.search("What was on the agenda of the meeting?", 50)
+    assert any(p.chunk.role != "body" for p in structural.passages)
+
+
+def test_candidates_match_the_exhaustive_search_on_a_small_index(index) -> None:
+    fast = Retriever(index, HashEncoder())  # 300 candidates per list
+    exact = Retriever(index, HashEncoder(), exhaustive=True)
+    for q in ("维和人员的安全", "What did China say about technology?", "人道主义援助"):
+        a, b = fast.search(q, 5), exact.search(q, 5)
+        assert [p.chunk.id for p in a.passages] == [p.chunk.id for p in b.passages]
+        assert a.diagnostics["dense_stats"] == b.diagnostics["dense_stats"]
+
+
+def test_concurrent_searches_agree_with_sequential_ones(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    questions = ["维和人员的安全", "简易爆炸装置", "What did Kenya say?", "乌克兰", "决议"] * 4
+    expected = [[p.chunk.id for p in retriever.search(q, 5).passages] for q in questions]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda q: [p.chunk.id for p in retriever.search(q, 5).passages], questions))
+    assert got == expected
+
+
+def test_the_z_score_comes_from_the_null_sample(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    stats = retriever.search("维和人员的安全", 5).diagnostics["dense_stats"]
+    q = HashEncoder().encode_queries(["维和人员的安全"])
+    # a small corpus's sample is every chunk: the statistic is the exhaustive one
+    order = np.asarray(index.columns.order)
+    dense = index.dense.vectors(order) @ q[0]
+    sids, owners = index.columns.sentence_ids(order)
+    best = dict(zip(order.tolist(), dense.tolist()))
+    for owner, s in zip(owners.tolist(), (index.sentences.vectors(sids) @ q[0]).tolist()):
+        best[owner] = max(best[owner], s)
+    values = np.array(list(best.values()))
+    assert stats["mean"] == pytest.approx(values.mean(), abs=1e-4)
+    assert stats["z"] == pytest.approx((stats["top"] - values.mean()) / values.std(), abs=1e-2)
