@@ -1,7 +1,12 @@
-"""Calibration data for the weak-evidence threshold (RAG_MIN_Z): the z-score of every question of
-the QA sets (the top candidate's best score against the index's null sample, rag.index.NullSample),
-split by gold answerability, and what each candidate threshold would do.
-Run: .venv/bin/python bench/abstention.py [--qa eval/dev.jsonl --qa eval/extra.jsonl] [--index NAME]"""
+"""Calibration data for abstention: for every question of the QA files, whether the name rules
+refuse it, whether it names a document or speaker, its dense z-score (RAG_MIN_Z) and its lexical
+coverage (RAG_MIN_COVERAGE, rag/relevance.py); then what each candidate threshold would do.
+
+Calibrate on one half, report on the other (README "Abstention"):
+  .venv/bin/python bench/abstention.py --qa eval/dev.jsonl --qa eval/extra.jsonl \\
+      --qa eval/2023-dev.jsonl --qa eval/offtopic.jsonl --skip off-b-        # calibration
+  .venv/bin/python bench/abstention.py --qa eval/2023.jsonl --qa eval/offtopic.jsonl --skip off-a-  # report
+"""
 
 from __future__ import annotations
 
@@ -16,39 +21,50 @@ sys.path.insert(0, str(REPO))
 from rag.pipeline import Pipeline, index_dir  # noqa: E402
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--qa", action="append", type=Path,
-                        help="QA file (repeatable; default eval/dev.jsonl and eval/extra.jsonl)")
-    parser.add_argument("--index", default="default")
-    args = parser.parse_args()
-    files = args.qa or [REPO / "eval" / "dev.jsonl", REPO / "eval" / "extra.jsonl"]
-    pipeline = Pipeline.load(index_dir(args.index))
+def rows_of(pipeline: Pipeline, files: list[Path], skip: tuple[str, ...]) -> list[dict]:
     rows = []
     for path in files:
         for line in path.read_text("utf-8").splitlines():
-            if not line.strip():
+            q = json.loads(line) if line.strip() else None
+            if q is None or q["id"].startswith(skip):
                 continue
-            q = json.loads(line)
             intent = pipeline.retriever.understand(q["question"])
-            caught = pipeline._refusal(q["question"], intent) is not None
             result = pipeline.search(q["question"], 5)
-            named = result.diagnostics.get("filters", {})
-            exempt = bool(named.get("doc_ids") or named.get("speakers"))  # never abstains on z
-            z = result.diagnostics.get("dense_stats", {}).get("z")
-            rows.append((q["id"], q.get("answerable", True), z, caught, exempt))
-    for qid, answerable, z, caught, exempt in sorted(rows, key=lambda r: (r[2] is None, r[2])):
-        note = "refused by name rules" if caught else ("names a document or speaker" if exempt else "")
-        print(f"{qid:10} {'A' if answerable else 'U'}  z={z}  {note}")
-    answerable_z = [z for _, a, z, _, e in rows if a and z is not None and not e]
-    open_u = [(qid, z) for qid, a, z, c, e in rows if not a and not c and not e]
-    print(f"\nlowest z of an answerable question open to the z rule: {min(answerable_z, default=None)}")
-    print(f"unanswerable questions left to the z rule: {open_u}")
-    for t in (1.0, 1.5, 2.0, 2.5, 3.0, 3.5):
-        lost = sum(z < t for z in answerable_z)
-        caught = sum(z is not None and z < t for _, z in open_u)
-        print(f"threshold {t}: answerable wrongly abstained {lost}/{len(answerable_z)}, "
-              f"remaining unanswerable abstained {caught}/{len(open_u)}")
+            d = result.diagnostics
+            named = d.get("filters", {})
+            cov = d.get("coverage") or {}
+            rows.append({"id": q["id"], "answerable": q.get("answerable", True),
+                         "names": pipeline._refusal(q["question"], intent) is not None,
+                         "named": bool(named.get("doc_ids") or named.get("speakers")),
+                         "z": d.get("dense_stats", {}).get("z"),
+                         "coverage": cov.get("score") if cov.get("measured") else None,
+                         "missing": cov.get("missing", [])})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", action="append", type=Path, required=True, help="QA file (repeatable)")
+    parser.add_argument("--skip", action="append", default=[], help="leave out ids with this prefix")
+    parser.add_argument("--index", default="default")
+    args = parser.parse_args()
+    pipeline = Pipeline.load(index_dir(args.index))
+    rows = rows_of(pipeline, args.qa, tuple(args.skip))
+    for r in sorted(rows, key=lambda r: (r["answerable"], r["coverage"] if r["coverage"] is not None else 9)):
+        print(f"{r['id']:10} {'A' if r['answerable'] else 'U'}  coverage={r['coverage']}  z={r['z']}  "
+              f"{'names-rule ' if r['names'] else ''}{'named ' if r['named'] else ''}{' '.join(r['missing'])}")
+    ans = [r for r in rows if r["answerable"] and not r["names"]]
+    una = [r for r in rows if not r["answerable"]]
+    print(f"\n{len(ans)} answerable (not refused by name rules), {len(una)} unanswerable, "
+          f"{sum(r['names'] for r in una)} of them refused by the name rules")
+    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+        lost = [r["id"] for r in ans if r["coverage"] is not None and r["coverage"] < t]
+        caught = sum(r["names"] or (r["coverage"] is not None and r["coverage"] < t) for r in una)
+        print(f"coverage < {t}: answerable refused {len(lost)}/{len(ans)} {lost}, "
+              f"unanswerable refused (with the name rules) {caught}/{len(una)}")
+    for t in (1.0, 1.5, 2.0, 2.5):
+        lost = sum(r["z"] is not None and r["z"] < t and not r["named"] for r in ans)
+        print(f"z < {t} (not named): answerable refused {lost}/{len(ans)}")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str | None = N
         factory = factory or (previous or {}).get("faiss_factory") or "auto"
         expected = expected_config(corpus_dir, chunks, Tokenizer(), encoder, factory)
         if not force and is_current(previous, expected):
+            _export(path, settings, force=False, notify=notify)
             return path, False
         base = None
         if not force and previous and all(previous.get(k) == expected[k] for k in REUSABLE):
@@ -110,7 +111,20 @@ def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str | None = N
             write_version(path, documents, chunks, sources, embed, expected, base=base, notify=notify)
         finally:
             cache.close()
+        _export(path, settings, force=True, notify=notify)
         return path, True
+
+
+def _export(path: Path, settings: Settings, *, force: bool, notify: Callable[[str], None] | None) -> None:
+    """With RAG_STORE=milvus / --store milvus: the current version's collections in Milvus
+    (rag.milvus_store; skipped when they are there with every row, unless `force`)."""
+    if settings.store != "milvus":
+        return
+    from rag import milvus_store
+    done = milvus_store.export(path, settings.milvus_uri, force=force)
+    if notify and done["written"]:
+        notify(f"milvus: {sum(done['collections'].values())} rows in {len(done['collections'])} "
+               f"collections at {done['uri']}")
 
 
 def _previous_config(path: Path) -> dict[str, Any] | None:

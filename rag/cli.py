@@ -84,6 +84,18 @@ def model(force: bool) -> None:
     click.echo(str(prepare_model(settings().model_dir, force=force)))
 
 
+store_option = click.option(
+    "--store", type=click.Choice(["faiss", "milvus"]), default=None,
+    help="Vector and BM25 search: faiss (default: RAG_STORE or faiss) or milvus (the collections "
+         "exported to RAG_MILVUS_URI, default milvus-lite inside the index version).")
+
+
+def _with_store(store: str | None) -> Settings:
+    """The settings, with --store when given."""
+    import dataclasses
+    return dataclasses.replace(settings(), store=store) if store else settings()
+
+
 @main.command("index")
 @corpus_option
 @click.option("--name", default="default", show_default=True)
@@ -94,9 +106,10 @@ def model(force: bool) -> None:
 @click.option("--check", is_flag=True, help="Verify the built index (every checksum and row count); build nothing.")
 @click.option("--ray", "ray_address", default=None, metavar="auto|ADDRESS",
               help="Embed the passages on a Ray cluster: auto (the one Ray finds, else a local one) or its address.")
+@store_option
 @friendly_errors
 def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str | None, force: bool,
-              check: bool, ray_address: str | None) -> None:
+              check: bool, ray_address: str | None, store: str | None) -> None:
     """Build index/<name> from the corpus: only what changed is embedded again (skipped when
     nothing changed); says what was added, changed and removed."""
     from rag import index as index_mod
@@ -105,7 +118,7 @@ def index_cmd(corpus_dir: Path, name: str, model_spec: str | None, factory: str 
         return click.echo(json.dumps(index_mod.check(path), ensure_ascii=False))
     encoder = _index_encoder(model_spec, ray_address)
     path, built = index_mod.build(_corpus(corpus_dir), path, encoder, progress=True, force=force,
-                                  factory=factory, settings=settings(),
+                                  factory=factory, settings=_with_store(store),
                                   notify=lambda message: click.echo(message, err=True))
     config = index_mod.read_config(path)
     click.echo(json.dumps({"index": str(path), "built": built, "chunks": config["n_chunks"],
@@ -199,20 +212,28 @@ def ask(question, top_k, mode, as_json, doc, speaker, doc_type, date_from, date_
                    f"(chars {c.start}-{c.end})")
 
 
+EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023.jsonl", "offtopic.jsonl")
+
+
 @main.command("eval")
 @click.option("--qa", "qa_files", multiple=True, type=click.Path(path_type=Path),
-              help="QA file(s) (default: eval/dev.jsonl and eval/extra.jsonl).")
+              help="QA file(s) (default: every set in eval/: " + ", ".join(EVAL_SETS) + ").")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full report here.")
 @click.option("--no-baselines", is_flag=True, help="Only evaluate our system.")
+@click.option("--no-translations", is_flag=True,
+              help="Rank without the official English (the dense_en and bm25_en lists off).")
 @click.option("--index", "name", default="default", show_default=True)
 @corpus_option
 @friendly_errors
-def eval_cmd(qa_files, json_out, no_baselines, name, corpus_dir) -> None:
-    """Hit@1/5, MRR, speaker accuracy, grounding, abstention, latency; with the baselines."""
+def eval_cmd(qa_files, json_out, no_baselines, no_translations, name, corpus_dir) -> None:
+    """Hit@1/5, MRR, speaker accuracy, grounding, abstention, refusal, latency; with the baselines."""
     from rag.evaluate import format_table, run_eval
     from rag.systems import evaluation_systems
-    qa = list(qa_files) or [HOME / "eval" / "dev.jsonl", HOME / "eval" / "extra.jsonl"]
-    systems = evaluation_systems(_pipeline(name, None), _corpus(corpus_dir), baselines=not no_baselines)
+    qa = list(qa_files) or [HOME / "eval" / f for f in EVAL_SETS]
+    pipeline = _pipeline(name, None)
+    if no_translations:
+        pipeline.retriever.weights.update(dense_en=0.0, bm25_en=0.0)
+    systems = evaluation_systems(pipeline, _corpus(corpus_dir), baselines=not no_baselines)
     reports = run_eval(systems, qa, _corpus(corpus_dir))
     click.echo(format_table(reports))
     if json_out:
@@ -310,17 +331,25 @@ def mcp_cmd(http_port, host, name, corpus_dir, model_spec) -> None:
 @click.option("--model", "model_spec", default=None)
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes sharing the port (each loads the index; README \"Load\").")
+@store_option
 @friendly_errors
-def serve(host, port, name, corpus_dir, model_spec, workers) -> None:
+def serve(host, port, name, corpus_dir, model_spec, workers, store) -> None:
     """Serve the HTTP API and the page (builds the index first when missing or stale)."""
     from rag.pipeline import build_and_load
     from service.app import serve as run_server
     from service.app import serve_workers
-    cfg, corpus = settings(), _corpus(corpus_dir)
+    cfg, corpus = _with_store(store), _corpus(corpus_dir)
     if workers > 1:  # build once here; each worker process then loads the index itself
         from rag import index as index_mod
         from rag.embed import encoder_for
-        index_mod.build(corpus, cfg.index_path(name), encoder_for(model_spec, cfg), progress=True)
+        if cfg.store == "milvus" and not cfg.milvus_uri:
+            raise click.ClickException("milvus-lite serves one process: set RAG_MILVUS_URI to a Milvus "
+                                       "server (deploy/README.md) to serve with --workers > 1")
+        if store:
+            import os
+            os.environ["RAG_STORE"] = store  # the worker processes read their settings from RAG_*
+        index_mod.build(corpus, cfg.index_path(name), encoder_for(model_spec, cfg), progress=True,
+                        settings=cfg)
         return serve_workers(workers, host, port, index_name=name, corpus_dir=corpus, model=model_spec)
 
     def load():  # runs in the service's loading thread: no click context there

@@ -49,8 +49,11 @@ class Settings:
     candidates: int = 300  # RAG_CANDIDATES: rows each ranked list asks the ANN / BM25 for
     nprobe: int = 64  # RAG_NPROBE: IVF lists visited by an unfiltered search (widened under filters)
     build_wait: float = 600.0  # RAG_BUILD_WAIT: seconds a build waits for another build of the same index
+    store: str = "faiss"  # RAG_STORE: faiss | milvus (README "Milvus: serving")
+    milvus_uri: str | None = None  # RAG_MILVUS_URI: a Milvus server (http://host:19530); None: milvus-lite in the index version
     # answers
     min_z: float = 1.5  # RAG_MIN_Z: weak-evidence threshold (README "Abstention")
+    min_coverage: float = 0.55  # RAG_MIN_COVERAGE: off-topic threshold on lexical coverage (rag.relevance)
     llm_base_url: str | None = None  # RAG_LLM_BASE_URL
     llm_model: str | None = None  # RAG_LLM_MODEL
     llm_api_key: str | None = None  # RAG_LLM_API_KEY

@@ -23,11 +23,13 @@ Definitions (k = the number of passages asked of `search`, 5 by default):
   "wrongly abstained": answerable questions answered with answerable False (count over all
   answerable). "citation hit": answerable questions answered as answerable whose citations
   contain a hit; "citation speaker accuracy" like speaker accuracy, over citations.
+- refusal precision: share of the refused questions (answerable False) that are unanswerable;
+  refusal recall: share of the unanswerable questions that are refused (= abstention accuracy).
 - citations verified: share of `ask` citations that rag.verify confirms against the corpus (the
   cited text stands in the cited document, every turn it covers is the cited speaker's, at the
   cited paragraph). Only when a verifier is given (run_eval makes one from the corpus).
 - With several QA files, hit@1 and hit@k (both variants) and abstention accuracy are also given
-  per file, e.g. "hit@1 [dev]".
+  per file, e.g. "hit@1 [dev]"; hit@1 and hit@k per question language always ("hit@1 [en]").
 - latency: wall-clock ms per call; p50/p95 by the nearest-rank method (the ceil(p/100*n)-th
   smallest value). run_eval makes one untimed warm-up call per system first (lazy loading).
 A metric without its population (no ask, no matching passage) is None, shown as "n/a".
@@ -220,13 +222,17 @@ def _metrics(rows, k, has_ask, shown, cited, spk, cite_spk, sources, symbols) ->
             ranks = [getattr(r, attr) for r in part]
             m[f"hit@1{suffix} [{name}]"] = Ratio(sum(x == 1 for x in ranks), len(part))
             m[f"hit@{k}{suffix} [{name}]"] = Ratio(sum(x is not None for x in ranks), len(part))
+    for lang in sorted({r.lang for r in ans}):
+        part = [r.hit_rank for r in ans if r.lang == lang]
+        m[f"hit@1 [{lang}]"] = Ratio(sum(x == 1 for x in part), len(part))
+        m[f"hit@{k} [{lang}]"] = Ratio(sum(x is not None for x in part), len(part))
     m["grounding"] = Ratio(sum(grounded(p, sources) for p in shown), len(shown))
     m["symbol accuracy"] = (Ratio(sum(_symbol_ok(p, symbols) for p in shown + cited),
                                   len(shown) + len(cited)) if symbols is not None else None)
     if not has_ask:
         names = ["abstention accuracy", *(f"abstention accuracy [{n}]" for n in sets
                                           if len(sets) > 1),
-                 "wrongly abstained", "citation hit", "citation speaker accuracy",
+                 "wrongly abstained", "refusal precision", "refusal recall", "citation hit", "citation speaker accuracy",
                  "citation grounding"]
         return m | dict.fromkeys(names)
     m["abstention accuracy"] = Ratio(sum(r.predicted_answerable is False for r in una), len(una))
@@ -235,6 +241,9 @@ def _metrics(rows, k, has_ask, shown, cited, spk, cite_spk, sources, symbols) ->
         m[f"abstention accuracy [{name}]"] = Ratio(
             sum(r.predicted_answerable is False for r in part), len(part))
     m["wrongly abstained"] = Ratio(sum(r.predicted_answerable is False for r in ans), len(ans))
+    refused = [r for r in rows if r.predicted_answerable is False]
+    m["refusal precision"] = Ratio(sum(not r.answerable for r in refused), len(refused))
+    m["refusal recall"] = Ratio(sum(not r.answerable for r in refused), len(una))
     m["citation hit"] = Ratio(sum(bool(r.citation_hit) for r in ans), len(ans))
     m["citation speaker accuracy"] = Ratio(sum(cite_spk), len(cite_spk))
     m["citation grounding"] = Ratio(sum(grounded(p, sources) for p in cited), len(cited))

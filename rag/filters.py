@@ -154,8 +154,10 @@ def intent_filters(intent: QueryIntent | None, explicit: Filters,
     if intent is None:
         return explicit, {}
     present = [s for s in intent.speakers if s.present]
-    hard_speakers = tuple(s.canonical for s in present if s.kind in HARD_KINDS)
-    soft_speakers = tuple(s.canonical for s in present if s.kind not in HARD_KINDS)
+    # a named document already says who speaks for an organ: its organ is a boost there
+    hard_kinds = HARD_KINDS if not (explicit.doc_ids or intent.doc_ids) else tuple(k for k in HARD_KINDS if k != "organ")
+    hard_speakers = tuple(s.canonical for s in present if s.kind in hard_kinds)
+    soft_speakers = tuple(s.canonical for s in present if s.kind not in hard_kinds)
     if national_labels and NATIONAL_CAPACITY.search(intent.question):
         hard_speakers += national_labels
         soft_speakers = tuple(s for s in soft_speakers if s != "主席")

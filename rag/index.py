@@ -25,7 +25,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -35,7 +35,7 @@ import numpy as np
 from rag import buildlock
 from rag.chunks import CHUNKER_VERSION
 from rag.columns import Columns
-from rag.errors import IndexCorruptError, IndexLoadError
+from rag.errors import ConfigError, IndexCorruptError, IndexLoadError
 from rag.lexical import BM25, EnglishAnalyzer, Tokenizer
 from rag.protocols import VectorSearch
 from rag.records import Chunk, Document, SpeakerInfo
@@ -85,10 +85,10 @@ class NullSample:
 
     def stats(self, query: np.ndarray) -> tuple[float, float]:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
-        best = self.chunks @ q
+        best = vec.dot(self.chunks, q)
         if len(self.owner):
             best[self._owners] = np.maximum(best[self._owners],
-                                            np.maximum.reduceat(self.sentences @ q, self._starts))
+                                            np.maximum.reduceat(vec.dot(self.sentences, q), self._starts))
         return float(best.mean()), float(best.std() or 1e-6)
 
     @classmethod
@@ -216,6 +216,15 @@ class Index:
         rows = set(np.asarray(self.columns.doc)[self.bm25.ids_with(needle)].tolist())
         return [d.id for row, d in self._doc_rows() if row in rows]
 
+    def names(self, names: Iterable[str]) -> bool:
+        """Does some chunk's text contain one of these names verbatim? (BM25 finds the chunks
+        holding the name's tokens; the text decides.)"""
+        for name in filter(None, names):
+            hits = self.bm25.search(name, 20)
+            if any(name in c.text for c in self.get_chunks([row for row, _ in hits])):
+                return True
+        return False
+
     # ------------------------------------------------------------------ retrieval helpers
     @property
     def live_count(self) -> int:
@@ -245,6 +254,8 @@ class Index:
         return {keys[k]: v for k, v in zip(ids, found)}
 
     def close(self) -> None:
+        for part in (self.dense, self.bm25):  # another store's connection (rag.milvus_store)
+            getattr(part, "close", lambda: None)()
         self.store.close()
         if self.reader_lock is not None:
             self.reader_lock.close()
@@ -372,9 +383,11 @@ def check_model(path: Path, config: dict[str, Any], encoder: Any) -> None:
 # ------------------------------------------------------------------ loading
 
 def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
-         nprobe: int = DEFAULT_NPROBE) -> Index:
+         nprobe: int = DEFAULT_NPROBE, store: str = "faiss", milvus_uri: str | None = None) -> Index:
     """Load the index at `path` (a name's symlink or a version directory); with `encoder`,
-    refuse one built by another model; with `verify`, check every checksum."""
+    refuse one built by another model; with `verify`, check every checksum. `store`: faiss, or
+    milvus (vector and BM25 search through the collections `rag index --store milvus` exported
+    to `milvus_uri`, default milvus-lite in the version; rag.milvus_store)."""
     version, reader_lock = buildlock.open_for_reading(Path(path))
     try:
         config = _read_json(version / "config.json")
@@ -385,7 +398,7 @@ def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
         index = _open(version, config, nprobe)
         index.reader_lock = reader_lock
         check_counts(index)
-        return index
+        return _with_store(index, store, milvus_uri)
     except BaseException:
         if reader_lock is not None:
             reader_lock.close()
@@ -410,6 +423,19 @@ def _open(version: Path, config: dict[str, Any], nprobe: int) -> Index:
                  dense_en=vectors("dense_en"), bm25=_bm25(version / "bm25", Tokenizer()),
                  bm25_en=_bm25(version / "bm25_en", EnglishAnalyzer()) if (version / "bm25_en").is_dir() else None,
                  null=NullSample.load(version / "null.npz"))
+
+
+def _with_store(index: Index, store: str, milvus_uri: str | None) -> Index:
+    if store == "faiss":
+        return index
+    if store != "milvus":
+        raise ConfigError(f"RAG_STORE={store!r}: expected faiss or milvus")
+    try:
+        from rag import milvus_store
+    except ImportError as e:
+        raise IndexLoadError(f"--store milvus needs pymilvus and milvus-lite ({e}): "
+                             "pip install 'unrag[milvus]'") from e
+    return milvus_store.attach(index, milvus_uri)
 
 
 def _bm25(directory: Path, analyzer: Any) -> BM25:

@@ -14,12 +14,14 @@ for 维和 still meets 维和人员 while the whole term ranks an exact match hi
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
 import re
 import threading
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -102,7 +104,9 @@ class Tokenizer:
     def _cutter(self) -> Any:
         with self._lock:
             if self._jieba is None:
-                import jieba
+                with warnings.catch_warnings():  # jieba imports pkg_resources (deprecated): not ours to show
+                    warnings.simplefilter("ignore", UserWarning)
+                    import jieba
 
                 jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not ours to show
                 tok = jieba.Tokenizer()
@@ -240,6 +244,28 @@ class BM25:
         ids = self.ids[rows]
         order = np.lexsort((ids, -scores[rows]))[:k]
         return [(int(ids[i]), float(scores[rows[i]])) for i in order]
+
+    def document_frequencies(self, tokens: Sequence[str]) -> dict[str, int]:
+        """How many rows hold each token (0 for one the vocabulary lacks)."""
+        if self._bm is None:
+            return dict.fromkeys(tokens, 0)
+        indptr, vocab = self._bm.scores["indptr"], self._bm.vocab_dict
+        out = {}
+        for t in tokens:
+            i = vocab.get(t)
+            out[t] = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
+        return out
+
+    def extends(self, token: str) -> bool:
+        """Is `token` the start of a vocabulary word (`defin` of `definit`)? For English stems
+        the stemmer cut differently."""
+        if self._bm is None:
+            return False
+        words = self.__dict__.get("_sorted_vocab")
+        if words is None:
+            words = self.__dict__["_sorted_vocab"] = sorted(self._bm.vocab_dict)
+        i = bisect.bisect_left(words, token)
+        return i < len(words) and words[i].startswith(token)
 
     def ids_with(self, needle: str) -> np.ndarray:
         """Ids of the rows holding a token that contains `needle` (lowercase, no spaces): the

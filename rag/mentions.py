@@ -11,7 +11,8 @@ the part each plays, from the words right around it:
   `about Ukraine`);
 - setting: where it was said (`在安理会…`, `at the Council`), unless the name's own speech follows
   (`在秘书长的发言中`, `in China's statement`);
-- content: named inside what a speaker said (`What did Kenya say about Brazil?`, `印度部队`).
+- content: named inside what a speaker said (`What did Kenya say about Brazil?`, `印度部队`), or
+  after a verb of saying whoever said it (`之友小组认为经社理事会应该…`: the group is no table entry).
 
 Only speakers become filters (rag.filters); the others are reported in `QueryIntent.non_speakers`.
 The cues are general words of the language and of UN documents, never phrases of a question set.
@@ -95,7 +96,7 @@ def role_of(text: str, span: Span, first_speaker_end: int | None) -> str:
 def _is_content(text: str, span: Span, after: str, first_speaker_end: int | None) -> bool:
     if span.entity is not None and span.entity.member_state and TROOPS_AFTER.search(after):
         return True
-    if first_speaker_end is None or not SPEECH_VERB.search(text, first_speaker_end, span.start):
+    if not SPEECH_VERB.search(text, first_speaker_end or 0, span.start):
         return False
     return not SPEECH_VERB.search(text, span.end)
 

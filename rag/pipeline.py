@@ -21,7 +21,7 @@ from rag.errors import ConfigError, InputError
 from rag.llm import LLMAnswerer, chat_model_from_settings
 from rag.prompts import PROMPTS_DIR
 from rag.protocols import Encoder
-from rag.query import QueryIntent
+from rag.query import QueryIntent, SpeakerRef
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
 
@@ -53,7 +53,8 @@ class Pipeline:
         """`verify`: check every artifact's checksum (else sizes, counts and small files)."""
         settings = settings or Settings.from_env()
         encoder = encoder_for(model, settings)
-        return cls(index_mod.load(path, encoder, verify=verify, nprobe=settings.nprobe), encoder,
+        return cls(index_mod.load(path, encoder, verify=verify, nprobe=settings.nprobe, store=settings.store,
+                                  milvus_uri=settings.milvus_uri), encoder,
                    settings=settings, **kwargs)
 
     @property
@@ -107,19 +108,35 @@ class Pipeline:
         z = diagnostics.get("dense_stats", {}).get("z")
         if not result.passages:
             return abstain(question, intent.lang, None, diagnostics | {"reason": "no passages"})
-        named = diagnostics.get("filters", {})  # a named document or speaker: its own passages answer
-        if z is not None and z < self.min_z and not (named.get("doc_ids") or named.get("speakers")):
-            return abstain(question, intent.lang, None,
-                           diagnostics | {"reason": f"weak evidence (z={z} < {self.min_z})"})
+        reason = self._weak(diagnostics)
+        if reason:
+            return abstain(question, intent.lang, None, diagnostics | {"reason": reason})
         answer = self._compose(question, intent.lang, result.passages, mode)
         text, notes = answer.answer, {}
-        missing = [s.canonical if intent.lang == "zh" else s.en for s in intent.speakers if not s.present]
+        missing = [s.canonical if intent.lang == "zh" else s.en for s in self._absent(intent)]
         if missing and answer.answerable:  # "China and Brazil": answer for China, say Brazil is absent
             notes["note"] = absent_speaker_message(intent.lang, ("、" if intent.lang == "zh" else ", ")
                                                    .join(missing), "", [])
             text = f"{text}\n{notes['note']}"
         return Answer(answer.question, text, answer.answerable, answer.citations,
                       diagnostics | answer.diagnostics | notes)
+
+    def _weak(self, diagnostics: dict[str, Any]) -> str | None:
+        """Why the passages found do not answer, if they do not: the question's content words are
+        mostly unknown to the corpus (off-topic), it has none and names nothing, or the best
+        passage does not stand out (weak evidence; not when a document or speaker is named: its
+        own best passages are the answer)."""
+        named = diagnostics.get("filters", {})
+        named = bool(named.get("doc_ids") or named.get("speakers"))
+        cov = diagnostics.get("coverage") or {}
+        if cov.get("measured") and cov["score"] < self.settings.min_coverage:
+            return f"off-topic (coverage={cov['score']} < {self.settings.min_coverage}; unknown: {' '.join(cov['missing'])})"
+        if cov.get("measured") and not cov["content"] and not named:
+            return "no content words and nothing named"
+        z = diagnostics.get("dense_stats", {}).get("z")
+        if z is not None and z < self.min_z and not named:
+            return f"weak evidence (z={z} < {self.min_z})"
+        return None
 
     def _compose(self, question: str, lang: str, passages, mode: str) -> Answer:
         note = None
@@ -174,15 +191,30 @@ class Pipeline:
                 msg += (f"提到它的文件：{'、'.join(mentions)}。" if intent.lang == "zh"
                         else f" It is mentioned in: {'; '.join(mentions)}.")
             return abstain(question, intent.lang, msg, diagnostics | {"reason": "unknown document"})
-        if intent.missing_speakers and not intent.speaker_names:
+        absent = self._absent(intent)
+        if absent and not intent.speaker_names:
             where = self._where(intent)
             present = self._speakers_in(where)
             missing = ("、" if intent.lang == "zh" else ", ").join(
-                s.canonical if intent.lang == "zh" else s.en for s in intent.speakers if not s.present)
+                s.canonical if intent.lang == "zh" else s.en for s in absent)
             place = where or ("现有文件" if intent.lang == "zh" else "the documents held")
             msg = absent_speaker_message(intent.lang, missing, place, present)
             return abstain(question, intent.lang, msg, diagnostics | {"reason": "absent speaker"})
         return None
+
+    def _absent(self, intent: QueryIntent) -> list[SpeakerRef]:
+        """The named speakers who speak nowhere in the corpus and make the question unanswerable:
+        states, observers and persons always; an office or organization only when the corpus
+        does not name it either (then the question is about what the documents say of it:
+        `毒品和犯罪问题办公室…全球方案的期限` is answered by the resolution that sets it)."""
+        out = []
+        for ref in intent.speakers:
+            if ref.present or ref.canonical not in intent.missing_speakers:
+                continue
+            if ref.kind in ("office", "organization") and self.index.names({ref.surface, ref.canonical}):
+                continue
+            out.append(ref)
+        return out
 
     def _mentions(self, symbols: Sequence[str]) -> list[str]:
         """Documents whose text names one of these symbols (by its number: 2589, PV.9999)."""
@@ -192,11 +224,8 @@ class Pipeline:
         return [d.symbol or d.title_zh for d in self.documents if d.id in found]
 
     def _where(self, intent: QueryIntent) -> str | None:
-        """The document a speaker question is about: the one named, else the only meeting record."""
-        if intent.doc_ids:
-            return intent.doc_ids[0]
-        records = [d for d in self.documents if d.type == "meeting_record"]
-        return records[0].id if len(records) == 1 else None
+        """The document a speaker question is about: the one named, else none (every document)."""
+        return intent.doc_ids[0] if intent.doc_ids else None
 
     def _speakers_in(self, doc_id: str | None) -> list[str]:
         return self.index.speakers_of(doc_id)
@@ -243,5 +272,6 @@ def build_and_load(corpus_dir: Path, path: Path, model: str | None = None, *,
     encoder = encoder_for(model, settings)
     _, built = index_mod.build(corpus_dir, path, encoder, progress=progress, force=force,
                                settings=settings)
-    index = index_mod.load(path, encoder, verify=verify and not built, nprobe=settings.nprobe)
+    index = index_mod.load(path, encoder, verify=verify and not built, nprobe=settings.nprobe,
+                           store=settings.store, milvus_uri=settings.milvus_uri)
     return Pipeline(index, encoder, settings=settings), built

@@ -39,7 +39,7 @@ class SpeakerRef:
 
 @dataclass(frozen=True)
 class _Ref:
-    kind: str  # res | pv | sym
+    kind: str  # res | pv | mtg | sym
     number: int | None
     year: int | None
     symbol: str | None  # normalized full symbol for kind "sym"
@@ -63,6 +63,10 @@ REF_PATTERNS = (
     ("res", re.compile(r"\bresolutions?\s+(?:No\.\s*)?(\d+)" + _YEAR, re.I)),
     # Security Council meetings are numbered in the thousands: 第3次会议 is no symbol
     ("pv", re.compile(r"第\s*(\d{4,})\s*次\s*会议()")),
+    # a meeting numbered below 1000 (a committee's 第413次会议): routed to the document recording
+    # that meeting when the corpus holds one, never reported as a missing symbol
+    ("mtg", re.compile(r"第\s*(\d{1,3})\s*次\s*会议()")),
+    ("mtg", re.compile(r"\b(\d{1,3})\s*(?:st|nd|rd|th)\s+meeting()", re.I)),
     ("pv", re.compile(r"\b(\d{4,})\s*(?:st|nd|rd|th)\s+meeting()", re.I)),
     ("pv", re.compile(r"\bmeeting\s+(?:No\.\s*)?(\d{4,})()", re.I)),
     ("res", re.compile(r"(?<![\d/.])(\d{3,4})\s*\(\s*((?:19|20)\d\d)\s*\)")),
@@ -106,6 +110,8 @@ def _doc_matches(ref: _Ref, doc: Document) -> bool:
         return ref.symbol in symbols
     if ref.kind == "pv":
         return doc.meeting == ref.number or f"S/PV.{ref.number}" in symbols
+    if ref.kind == "mtg":
+        return doc.meeting == ref.number
     for s in symbols:
         m = re.fullmatch(r"S/RES/(\d+)(?: \((\d{4})\))?", s)
         if m and int(m.group(1)) == ref.number and (ref.year is None or m.group(2) in (None, str(ref.year))):
@@ -157,6 +163,9 @@ def find_doc_types(text: str) -> tuple[str, ...]:
 STRUCTURE_RE = re.compile(
     r"议程|议题|目录|标题|题目|主持|主席是谁|谁(?:担任|是)?主席|谁主持|在哪里举行|何时举行|举行的?(?:时间|地点)|"
     r"几点(?:开会|散会|宣布开会)|开会|散会|会议地点|"
+    # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
+    r"根据.{0,20}建议|建议.{0,8}通过|何时通过|哪一?天通过|通过(?:的)?(?:日期|时间)|全体会议|"
+    r"\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|\bplenary meeting\b|"
     r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
     r"\bcalled to order\b|\brose at\b|\badjourned\b", re.I)
@@ -223,7 +232,7 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
         hits = [d.id for d in documents if _doc_matches(ref, d)]
         if hits:
             doc_ids.extend(hits)
-        else:
+        elif ref.kind != "mtg":
             unknown.append(ref.display())
     for doc in documents:
         if len(doc.id) > 8 and doc.id in text:

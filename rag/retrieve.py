@@ -28,9 +28,10 @@ from rag.glossary import Glossary
 from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
+from rag.relevance import Coverage, coverage
 from rag.query import Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
 from rag.records import Filters, Passage, SearchResult
-from rag.vectors import Allowed
+from rag.vectors import Allowed, dot
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -93,6 +94,8 @@ class Retriever:
             return SearchResult(query, (), diagnostics)
         text = scoring_text(intent, hard.speakers) if self.routing else query
         diagnostics["scoring_text"] = text
+        # a speaker the tables recognise is understood, present or not (an absent one is reported)
+        diagnostics["coverage"] = self.coverage(_without(text, [r.surface for r in intent.speakers])).to_dict()
         lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
         diagnostics["lists"] = {name: len(ranked) for name, ranked in lists.items()}
         fused = fuse(lists, mode=self.fusion_mode, weights=self.weights, k=self.rrf_k)[:top_k]
@@ -100,6 +103,16 @@ class Retriever:
         passages = tuple(self._passage(chunk, score, rank)
                          for rank, (chunk, (_, score)) in enumerate(zip(chunks, fused), 1))
         return SearchResult(query, passages, diagnostics)
+
+    def coverage(self, text: str) -> Coverage:
+        """How much of the question's content the index's vocabulary holds (rag.relevance)."""
+        if has_cjk(text):
+            return coverage(text, self.index.bm25)
+        english = self.index.bm25_en
+        if english is None:
+            return coverage(text, None)
+        terms = " ".join(term for term, _ in self.glossary.matches(text))
+        return coverage(text, english, english.tokenizer.tokenize(terms))
 
     def _allowed(self, hard: Filters, structural: bool) -> Allowed:
         """Live chunks the hard filters keep; headings and front matter only for structure questions."""
@@ -198,11 +211,11 @@ class Retriever:
         dense = scores.get("dense", {})
         sent = scores.get("sentence", {})
         missing = np.array([r for r in pool.tolist() if r not in dense], dtype=np.int64)
-        dense = dict(dense) | dict(zip(missing.tolist(), (self.index.dense.vectors(missing) @ qv).tolist()))
+        dense = dict(dense) | dict(zip(missing.tolist(), dot(self.index.dense.vectors(missing), qv).tolist()))
         missing = np.array([r for r in pool.tolist() if r not in sent], dtype=np.int64)
         if len(missing):
             sids, owners = self.index.columns.sentence_ids(missing)
-            found = self.index.sentences.vectors(sids) @ qv if len(sids) else np.zeros(0)
+            found = dot(self.index.sentences.vectors(sids), qv) if len(sids) else np.zeros(0)
             extra: dict[int, float] = {}
             for owner, score in zip(owners.tolist(), found.tolist()):
                 extra[owner] = max(score, extra.get(owner, -1.0))
@@ -238,6 +251,12 @@ def _ranked(pool: np.ndarray, best: np.ndarray, keep: np.ndarray, depth: int) ->
     """The pool chunks `keep` selects, by best score (ties by id)."""
     rows, scores = pool[keep], best[keep]
     return rows[np.lexsort((rows, -scores))][:depth].tolist()
+
+
+def _without(text: str, surfaces: list[str]) -> str:
+    for surface in filter(None, surfaces):
+        text = text.replace(surface, " ")
+    return text
 
 
 def _filters_dict(f: Filters) -> dict[str, Any]:

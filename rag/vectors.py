@@ -64,6 +64,15 @@ class Allowed:
         return faiss.IDSelectorBitmap(len(self.mask), faiss.swig_ptr(self.bits))
 
 
+def dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """matrix @ query on a request's path, without BLAS. OpenBLAS runs any matrix-vector product
+    above ~9k elements on every core, and its threads then spin for a while: on a busy 2-core
+    machine that made the null-sample statistic 0.5 -> 12 ms and the rest of a search about 2x
+    slower (measured with bench/scale.py). einsum's own loop is one thread and costs ~0.3 ms for
+    3,500 x 384."""
+    return np.einsum("ij,j->i", matrix, np.asarray(query, dtype=matrix.dtype).reshape(-1))
+
+
 def new_index(dim: int, factory: str, sample: np.ndarray) -> Any:
     """An empty index that takes explicit ids; trained on `sample` when the type needs it."""
     ivf_type = is_ivf(factory)
@@ -118,10 +127,24 @@ def read(path: Path, factory: str, *, mmap: bool = True) -> Any:
     if mmap:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if is_ivf(factory) else faiss.IO_FLAG_MMAP_IFC
     try:
-        return faiss.read_index(str(path), flags)
+        index = faiss.read_index(str(path), flags)
     except RuntimeError as e:
         raise IndexCorruptError(f"{path}: unreadable FAISS index ({_first_line(e)}): "
                                 "rebuild it with `rag index --force`") from e
+    _no_prefetch(index)
+    return index
+
+
+def _no_prefetch(index: Any) -> None:
+    """A memory-mapped IVF reads its lists through OnDiskInvertedLists, which starts 32 prefetch
+    threads on every search: at 100k vectors that made a search 4-15x slower than the same lists
+    in RAM (measured, README "Scale"). The pages are in the OS cache; no prefetch is needed."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        return
+    lists = faiss.downcast_InvertedLists(ivf.invlists)
+    if hasattr(lists, "prefetch_nthread"):
+        lists.prefetch_nthread = 0
 
 
 def _first_line(error: Exception) -> str:

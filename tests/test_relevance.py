@@ -1,0 +1,59 @@
+"""Lexical coverage (rag.relevance): a question's content words that the index's vocabulary holds,
+weighted by idf; question words left out; glossary terms and stems that begin a word count."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.lexical import BM25, EnglishAnalyzer
+from rag.relevance import coverage, question_words
+
+ZH = ["维和人员的安全和安保至关重要。", "安理会欢迎秘书长的报告。", "新技术可以提高维和行动的效率。"]
+EN = ["Peacekeepers face threats from improvised explosive devices.",
+      "The definition of a space weapon remains difficult."]
+
+
+@pytest.fixture(scope="module")
+def zh() -> BM25:
+    return BM25().fit(ZH)
+
+
+@pytest.fixture(scope="module")
+def en() -> BM25:
+    return BM25(EnglishAnalyzer()).fit(EN)
+
+
+def test_words_of_the_corpus_cover_and_unknown_words_do_not(zh: BM25) -> None:
+    assert coverage("维和人员的安全", zh).score == 1.0
+    c = coverage("红烧肉的做法", zh)
+    assert c.score == 0.0 and c.missing and c.measured
+
+
+def test_question_words_are_not_content(zh: BM25) -> None:
+    c = coverage("谁说了什么关于新技术？", zh)
+    assert "谁" not in c.content and "什么" not in c.content
+    assert c.score == 1.0
+    assert "谁" in question_words() and "how" in question_words()
+
+
+def test_unknown_words_weigh_more_than_common_ones(zh: BM25) -> None:
+    half = coverage("维和人员 披萨", zh).score
+    assert 0.0 < half < 1.0
+
+
+def test_english_stems_glossary_terms_and_prefixes(en: BM25) -> None:
+    assert coverage("How do I bake sourdough bread?", en).score == 0.0
+    assert coverage("What threats do peacekeepers face?", en).score == 1.0
+    # "define" stems to "defin", which begins "definit" (definition): covered
+    assert coverage("Why is a space weapon hard to define?", en).missing == ("hard",)
+    assert coverage("What about the blue helmets?", en, covered=["blue", "helmet"]).score == 1.0
+
+
+def test_no_vocabulary_means_not_measured() -> None:
+    c = coverage("What did Kenya say?", None)
+    assert not c.measured and c.score == 1.0
+
+
+def test_no_content_words_is_full_coverage(zh: BM25) -> None:
+    c = coverage("？？？", zh)
+    assert c.content == () and c.score == 1.0
