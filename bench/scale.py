@@ -62,10 +62,35 @@ class Jittered:
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, texts) -> np.ndarray:
-        out = np.stack([self.vectors[t] for t in texts]).astype(np.float32)
-        out += self.rng.normal(0.0, self.sigma, out.shape).astype(np.float32)
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        dim = len(next(iter(self.vectors.values())))
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        for start in range(0, len(texts), 65536):  # in blocks: 2.5M sentences at 1M passages
+            block = out[start:start + 65536]
+            block[:] = [self.vectors[t] for t in texts[start:start + 65536]]
+            block += self.sigma * self.rng.standard_normal(block.shape, dtype=np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
         return out
+
+
+def real_index(path: Path):
+    """The real index's store, columns and vectors (what `real_corpus` reads), opened without
+    its BM25: the tiled build tokenizes again with today's dictionary, so a real index built
+    with an older one still serves as the source."""
+    from rag import buildlock
+    from rag import vectors as vec
+    from rag.columns import Columns
+    from rag.index import Index
+    from rag.store import ChunkStore
+
+    version = buildlock.current_version(Path(path))
+    if version is None:
+        raise SystemExit(f"no index at {path}: build it with `rag index`")
+    config = json.loads((version / "config.json").read_text("utf-8"))
+    parts = {kind: vec.VectorIndex(vec.read(version / f"{kind}.faiss", factory), version / f"{kind}.faiss")
+             for kind, factory in config["factories"].items() if factory}
+    return Index(path=version, config=config, store=ChunkStore(version / "store.sqlite"),
+                 columns=Columns.load(version / "columns"), dense=parts["dense"], sentences=parts["sentences"],
+                 dense_en=parts.get("dense_en"), bm25=None, bm25_en=None, null=None)
 
 
 def real_corpus(index) -> tuple[list, list, dict[str, str], dict[str, np.ndarray]]:
@@ -117,12 +142,11 @@ def tile(documents, chunks, sources, n: int):
 
 def build_tiled(path: Path, n: int, sigma: float) -> dict:
     from rag import buildlock
-    from rag import index as index_mod
     from rag.build import expected_config, write_version
     from rag.config import Settings
     from rag.lexical import Tokenizer
 
-    real = index_mod.load(Settings.from_env().index_path("default"))
+    real = real_index(Settings.from_env().index_path("default"))
     documents, chunks, sources, vectors = real_corpus(real)
     identity = type("Model", (), {"model_id": real.config["model_id"], "weights_hash": real.config["model_hash"],
                                   "dimension": real.config["dimension"]})()

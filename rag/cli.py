@@ -186,6 +186,12 @@ def search(query, top_k, as_json, doc, speaker, doc_type, date_from, date_to, na
     result = _pipeline(name, model_spec).search(query, top_k, filters)
     if as_json:
         return _print_json(result.to_dict())
+    d = result.diagnostics
+    if d.get("speaker_fallback"):
+        click.echo(f"note: {', '.join(d['speaker_fallback'])} does not speak in the filtered documents; "
+                   "the speaker filter inferred from the query was dropped", err=True)
+    if not result.passages:
+        click.echo(f"no results: {d.get('message', 'nothing matched')}", err=True)
     for p in result.passages:
         c = p.chunk
         click.echo(f"[{p.rank}] {c.symbol or c.doc_id}  {c.paragraph}  {c.speaker or '-'}  "

@@ -23,8 +23,10 @@ from rag.records import Chunk, Document, Filters, SpeakerInfo
 from rag.text import squash
 
 # Named speakers (rag.mentions: the name in speaker position) of these kinds become a hard filter;
-# roles (主席: the chair of every meeting) only a boost.
-HARD_KINDS = ("state", "observer", "person", "office", "organization", "organ")
+# organs and roles only a boost (route_speaker): an organ is named as often for its resolutions as
+# for the documents that cite them ("Which Security Council resolution…, according to the paper?"),
+# and 主席 chairs every meeting. A boost ranks the organ's own passages first without hiding the rest.
+HARD_KINDS = ("state", "observer", "person", "office", "organization")
 # "the President in his national capacity", "主席以本国身份发言": the national-capacity turns.
 NATIONAL_CAPACITY = re.compile(r"本国身份|national capacity|(?:his|her|its) (?:own|national) capacity", re.I)
 
@@ -154,10 +156,8 @@ def intent_filters(intent: QueryIntent | None, explicit: Filters,
     if intent is None:
         return explicit, {}
     present = [s for s in intent.speakers if s.present]
-    # a named document already says who speaks for an organ: its organ is a boost there
-    hard_kinds = HARD_KINDS if not (explicit.doc_ids or intent.doc_ids) else tuple(k for k in HARD_KINDS if k != "organ")
-    hard_speakers = tuple(s.canonical for s in present if s.kind in hard_kinds)
-    soft_speakers = tuple(s.canonical for s in present if s.kind not in hard_kinds)
+    hard_speakers = tuple(s.canonical for s in present if s.kind in HARD_KINDS)
+    soft_speakers = tuple(s.canonical for s in present if s.kind not in HARD_KINDS)
     if national_labels and NATIONAL_CAPACITY.search(intent.question):
         hard_speakers += national_labels
         soft_speakers = tuple(s for s in soft_speakers if s != "主席")

@@ -99,7 +99,7 @@ class Tokenizer:
 
     def signature(self) -> str:
         """Hash of the user dictionary: an index stores it to detect a changed tokenizer."""
-        return hashlib.sha256("\n".join(self.words()).encode()).hexdigest()[:16]
+        return hashlib.sha256("\n".join([CUT_VERSION, *self.words()]).encode()).hexdigest()[:16]
 
     def _cutter(self) -> Any:
         with self._lock:
@@ -134,11 +134,16 @@ class Tokenizer:
         if not text.strip():
             return []
         out = []
-        for tok in self._cutter().cut_for_search(text):
+        pieces = _CLOCK_END.split(text)  # 11时35分散会: 分 closes the time, 散会 is the word
+        for tok in (t for piece in pieces if piece for t in self._cutter().cut_for_search(piece)):
             tok = tok.strip().lower()
             if tok and not _is_noise(tok) and tok not in STOPWORDS:
                 out.append(tok)
         return out
+
+
+CUT_VERSION = "2"  # bump when _cut splits text differently (indexes record the signature)
+_CLOCK_END = re.compile(r"(?<=\d[时分])")
 
 
 class Analyzer(Protocol):

@@ -105,6 +105,8 @@ class Pipeline:
             return refusal
         result = self.retriever.search(question, top_k, filters, intent=intent)
         diagnostics = dict(result.diagnostics)
+        if diagnostics.get("speaker_fallback"):  # the named speaker is not in the filtered documents
+            return self._not_there(question, intent, diagnostics)
         z = diagnostics.get("dense_stats", {}).get("z")
         if not result.passages:
             return abstain(question, intent.lang, None, diagnostics | {"reason": "no passages"})
@@ -201,6 +203,17 @@ class Pipeline:
             msg = absent_speaker_message(intent.lang, missing, place, present)
             return abstain(question, intent.lang, msg, diagnostics | {"reason": "absent speaker"})
         return None
+
+    def _not_there(self, question: str, intent: QueryIntent, diagnostics: dict[str, Any]) -> Answer:
+        """The question's speaker speaks in the corpus, but not in the documents the filters keep."""
+        docs = diagnostics.get("filters", {}).get("doc_ids") or []
+        where = docs[0] if len(docs) == 1 else None
+        sep = "、" if intent.lang == "zh" else ", "
+        names = sep.join(s.canonical if intent.lang == "zh" else s.en for s in intent.speakers
+                         if s.canonical in diagnostics["speaker_fallback"])
+        place = where or ("所选文件" if intent.lang == "zh" else "the documents selected")
+        msg = absent_speaker_message(intent.lang, names, place, self._speakers_in(where) if where else [])
+        return abstain(question, intent.lang, msg, diagnostics | {"reason": "speaker not in the filtered documents"})
 
     def _absent(self, intent: QueryIntent) -> list[SpeakerRef]:
         """The named speakers who speak nowhere in the corpus and make the question unanswerable:

@@ -15,7 +15,7 @@ spread of the same score over the index's null sample (rag.index.NullSample).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,8 +87,14 @@ class Retriever:
         hard, soft = intent_filters(intent if self.routing else None, filters or Filters(),
                                     self._national_labels())
         allowed = self._allowed(hard, intent.structural)
-        diagnostics: dict[str, Any] = {"intent": intent.to_dict(), "mode": self.mode,
-                                       "filters": _filters_dict(hard), "candidates": allowed.count}
+        diagnostics: dict[str, Any] = {"intent": intent.to_dict(), "mode": self.mode}
+        if not allowed.count and hard.speakers and not (filters and filters.speakers):
+            # the speakers were inferred from the question and speak nowhere the explicit filters
+            # allow: drop them, and say so (never an empty result without a reason)
+            diagnostics["speaker_fallback"] = list(hard.speakers)
+            hard = replace(hard, speakers=())
+            allowed = self._allowed(hard, intent.structural)
+        diagnostics |= {"filters": _filters_dict(hard), "candidates": allowed.count}
         if not allowed.count:
             diagnostics["message"] = "no passage matches the filters"
             return SearchResult(query, (), diagnostics)

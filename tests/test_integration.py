@@ -173,3 +173,20 @@ def test_a_committee_meeting_number_routes_to_its_record(real_pipeline) -> None:
     result = real_pipeline.search("第413次会议在什么时候宣布开会？", 3)
     assert {p.chunk.doc_id for p in result.passages} == {"CEIRPP-413-2023-08-30"}
     assert not result.diagnostics["intent"]["unknown_symbols"]
+
+
+def test_an_inferred_speaker_outside_the_filtered_document_is_explained(real_pipeline) -> None:
+    """China speaks in S/PV.8838, not in the letter S/2021/681: search drops the inferred speaker
+    filter and says so; ask says China did not speak there and who did."""
+    result = real_pipeline.search("中方提出了哪些建议？", 5, Filters(doc_ids=("S/2021/681",)))
+    assert result.passages and result.diagnostics["speaker_fallback"] == ["中国"]
+    assert {p.chunk.doc_id for p in result.passages} == {"S/2021/681"}
+    answer = real_pipeline.ask("中方提出了哪些建议？", 5, Filters(doc_ids=("S/2021/681",)))
+    assert not answer.answerable
+    assert answer.answer.startswith("中国没有在S/2021/681中发言") and "印度常驻联合国代表" in answer.answer
+
+
+def test_an_explicit_speaker_filter_is_never_dropped(real_pipeline) -> None:
+    result = real_pipeline.search("建议", 5, Filters(doc_ids=("S/2021/681",), speakers=("中国",)))
+    assert not result.passages and "speaker_fallback" not in result.diagnostics
+    assert result.diagnostics["message"]
