@@ -19,12 +19,14 @@ something.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
 from rag.errors import InputError
+from rag.kinds import WRITTEN_KINDS
 from rag.entities import load_entities
 from rag.records import Answer, Passage
 from rag.sentences import split_sentences
@@ -33,7 +35,7 @@ LANGS = ("zh", "en")
 # A non-best sentence is quoted only when its score reaches this share of the best score: keeps
 # the answer on the point instead of padding it with the rest of the passage.
 RELATIVE_CUT = 0.5
-DOCUMENT_TYPES = ("resolution", "presidential_statement", "letter", "report", "concept_note")
+DOCUMENT_TYPES = WRITTEN_KINDS  # kinds that state in writing ("写道", "states"); records speak
 
 SentenceScore = Callable[[str, Sequence[str]], Sequence[float]]
 
@@ -226,6 +228,21 @@ def quote_group(text: str, group: Sequence[Sentence]) -> tuple[str, list[str]]:
     return "……".join(f"“{q}”" for q in pieces), pieces
 
 
+_EN_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[\"“(A-Z0-9])")
+
+
+def official_english(question: str, p: Passage, tokenizer: TokenizerLike,
+                     sentence_score: SentenceScore | None) -> str | None:
+    """The sentence of the passage's official English (`text_en`) that best answers the question,
+    verbatim; None without a translation."""
+    text = p.chunk.text_en
+    if not text or not text.strip():
+        return None
+    sentences = [s.strip() for s in _EN_SENTENCE_END.split(text) if s.strip()]
+    scores = score_sentences(question, sentences, tokenizer, sentence_score)
+    return sentences[max(range(len(sentences)), key=lambda i: (scores[i], -i))]
+
+
 # --- the composer -----------------------------------------------------------------------------
 
 def compose_extractive(question: str, lang: str, passages: Sequence[Passage], *, max_passages: int = 3,
@@ -247,10 +264,14 @@ def compose_extractive(question: str, lang: str, passages: Sequence[Passage], *,
         return abstain(question, lang, None, {"reason": "top passage has no sentences"})
     score_of = {(s.passage, s.start): sc for s, sc in zip(cands, scores)}
     order = sorted({s.passage for s in chosen})  # groups in passage rank order
-    parts, citations, quoted = [], [], []
+    parts, citations, quoted, quoted_en = [], [], [], []
     for n, pi in enumerate(order, 1):
         group = [s for s in chosen if s.passage == pi]
         quote, pieces = quote_group(top[pi].chunk.text, group)
+        english = official_english(question, top[pi], tok, sentence_score) if lang == "en" else None
+        if english:  # the official English quoted, the Chinese original beside it
+            quoted_en.append({"citation": n, "text": english})
+            quote = f"“{english}” (original: {quote})"
         parts.append(frame(top[pi], quote, n, lang))
         citations.append(top[pi])
         quoted += [{"citation": n, "text": q} for q in pieces]
@@ -259,6 +280,7 @@ def compose_extractive(question: str, lang: str, passages: Sequence[Passage], *,
         "sentence_scoring": "lexical+dense" if sentence_score else "lexical",
         "weak_sentence_match": max(scores) <= 0,
         "quotes": quoted,
+        "quotes_en": quoted_en,
         "sentence_scores": [{"citation": order.index(s.passage) + 1, "text": s.text,
                              "score": round(score_of[(s.passage, s.start)], 4)} for s in chosen],
     }

@@ -17,7 +17,7 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 
 def check_grounded(ans):
-    """Every quotation stands verbatim in the passage its group cites; markers ⊆ citations;
+    """Every quotation stands verbatim in the passage (or its official English) its group cites; markers ⊆ citations;
     citations are numbered 1..n in order of first use and all of them are cited."""
     markers = [int(m) for m in MARKER.findall(ans.answer)]
     assert markers, ans.answer
@@ -27,8 +27,9 @@ def check_grounded(ans):
         (n,) = MARKER.findall(line)
         quotes = QUOTE.findall(line)
         assert quotes, line
-        for q in quotes:
-            assert q in ans.citations[int(n) - 1].chunk.text
+        chunk = ans.citations[int(n) - 1].chunk
+        for q in quotes:  # Chinese quotations in the chunk, English ones in its official English
+            assert q in chunk.text or q in (chunk.text_en or ""), q
 
 
 @pytest.fixture
@@ -99,6 +100,21 @@ def test_en_frame_wraps_chinese_quotation(kenya, answer_tokenizer):
     assert ans.answer.startswith("Kenya (基马尼先生（肯尼亚), S/PV.8838) said: “")
     assert ans.answer.endswith("” [1]")
     check_grounded(ans)
+
+
+def test_en_answer_quotes_the_official_english_with_the_chinese_beside(kenya, answer_tokenizer):
+    from dataclasses import replace
+    english = ("Kenya welcomes the efforts. Social media companies should be pushed to meet the needs "
+               "of missions. We also need training.")
+    p = replace(kenya, chunk=replace(kenya.chunk, text_en=english, en_start=0, en_end=len(english)))
+    ans = compose_extractive("What did Kenya say about social media companies?", "en", [p],
+                             tokenizer=answer_tokenizer)
+    assert "“Social media companies should be pushed to meet the needs of missions.” (original: “" in ans.answer
+    assert ans.diagnostics["quotes_en"] == [{"citation": 1, "text": "Social media companies should be pushed "
+                                             "to meet the needs of missions."}]
+    check_grounded(ans)  # the Chinese quotations still stand verbatim in the cited chunk
+    zh = compose_extractive("肯尼亚对社交媒体公司说了什么？", "zh", [p], tokenizer=answer_tokenizer)
+    assert "Social" not in zh.answer and zh.diagnostics["quotes_en"] == []
 
 
 def test_en_name_of_short_record_and_alias_forms():
