@@ -97,6 +97,7 @@ class Pipeline:
 
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
             mode: str = "extractive") -> Answer:
+        """parse -> refuse on names -> plan and retrieve -> refuse on evidence -> compose."""
         if mode not in ("extractive", "llm"):
             raise InputError(f"mode must be 'extractive' or 'llm', got {mode!r}")
         intent = self.retriever.understand(question)
@@ -104,15 +105,9 @@ class Pipeline:
         if refusal:
             return refusal
         result = self.retriever.search(question, top_k, filters, intent=intent)
-        diagnostics = dict(result.diagnostics)
-        if diagnostics.get("speaker_fallback"):  # the named speaker is not in the filtered documents
-            return self._not_there(question, intent, diagnostics)
-        z = diagnostics.get("dense_stats", {}).get("z")
-        if not result.passages:
-            return abstain(question, intent.lang, None, diagnostics | {"reason": "no passages"})
-        reason = self._weak(diagnostics)
-        if reason:
-            return abstain(question, intent.lang, None, diagnostics | {"reason": reason})
+        refusal = self._unsupported(question, intent, result)
+        if refusal:
+            return refusal
         answer = self._compose(question, intent.lang, result.passages, mode)
         text, notes = answer.answer, {}
         missing = [s.canonical if intent.lang == "zh" else s.en for s in self._absent(intent)]
@@ -121,7 +116,16 @@ class Pipeline:
                                                    .join(missing), "", [])
             text = f"{text}\n{notes['note']}"
         return Answer(answer.question, text, answer.answerable, answer.citations,
-                      diagnostics | answer.diagnostics | notes)
+                      dict(result.diagnostics) | answer.diagnostics | notes)
+
+    def _unsupported(self, question: str, intent: QueryIntent, result: SearchResult) -> Answer | None:
+        """Abstain when what was retrieved cannot answer: the named speaker is not in the filtered
+        documents, nothing passed the filters, or the evidence is off-topic or weak."""
+        diagnostics = dict(result.diagnostics)
+        if diagnostics.get("speaker_fallback"):
+            return self._not_there(question, intent, diagnostics)
+        reason = "no passages" if not result.passages else self._weak(diagnostics)
+        return abstain(question, intent.lang, None, diagnostics | {"reason": reason}) if reason else None
 
     def _weak(self, diagnostics: dict[str, Any]) -> str | None:
         """Why the passages found do not answer, if they do not: the question's content words are
