@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from rag.errors import IndexBusyError, IndexLoadError
+from rag.errors import IndexBusyError, IndexCorruptError, IndexLoadError
 
 READER_LOCK = "reader.lock"
 
@@ -164,5 +164,9 @@ def open_for_reading(path: Path, attempts: int = 5) -> tuple[Path, IO[str] | Non
         fcntl.flock(f, fcntl.LOCK_SH)
         if (version / "config.json").exists():
             return version, f
-        f.close()  # deleted after we opened it: resolve again
+        f.close()
+        if current_version(path) == version:  # still current, locked, and no config: damaged, not a swap
+            raise IndexCorruptError(f"{version / 'config.json'}: missing: rebuild the index with "
+                                    "`rag index --force`")
+        # deleted after we opened it (a build replaced it): resolve again
     raise IndexLoadError(f"index {path} keeps changing under the reader: try again")

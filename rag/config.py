@@ -66,6 +66,8 @@ class Settings:
     max_filter_value_chars: int = 200
     max_messages: int = 100  # chat messages per request
     max_message_chars: int = 20000  # per chat message (the question itself: max_question_chars)
+    max_claims: int = 50  # RAG_MAX_CLAIMS: citations per POST /v1/verify request
+    max_claim_chars: int = 20000  # RAG_MAX_CLAIM_CHARS: their quotes' characters in all, per request
     extra: Mapping[str, str] = field(default_factory=dict)  # other RAG_* variables, for modules that own them
 
     @classmethod

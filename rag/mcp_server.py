@@ -27,7 +27,7 @@ from urllib.parse import quote
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import FunctionResource
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from rag.catalog import Catalog
 from rag.config import Settings
@@ -70,10 +70,10 @@ def build_server(qa: QA, settings: Settings | None = None, corpus_dir: Path | No
         "Cited question answering over Chinese UN documents (Security Council records, resolutions, statements, "
         "letters). Use `ask` for a cited answer, `search` for passages, `get_document` to read, `verify_citation` "
         "to check that a quote stands in a document in a given speaker's turn."))
-    TopK = Annotated[int, Field(ge=1, le=settings.max_top_k, description=f"passages, 1 to {settings.max_top_k}")]
+    TopK = Annotated[StrictInt, Field(ge=1, le=settings.max_top_k, description=f"passages, 1 to {settings.max_top_k}")]
 
     def text_arg(value: str, name: str) -> str:
-        stripped = value.strip()
+        stripped = valid(value, name).strip()
         if not stripped:
             raise ToolError(f"{name} is empty")
         if len(stripped) > settings.max_question_chars:
@@ -81,6 +81,7 @@ def build_server(qa: QA, settings: Settings | None = None, corpus_dir: Path | No
         return stripped
 
     def document(id_or_symbol: str):
+        valid(id_or_symbol, "id_or_symbol")
         doc = catalog.find(id_or_symbol) or verifier.find(id_or_symbol)
         if doc is None:
             raise ToolError(f"unknown document {id_or_symbol!r}; known: {', '.join(catalog.doc_ids)}")
@@ -126,6 +127,8 @@ def build_server(qa: QA, settings: Settings | None = None, corpus_dir: Path | No
                         paragraph: Annotated[str | None, Field(description="the paragraph it is said to be in")] = None
                         ) -> dict[str, Any]:
         with _tool_errors():
+            for value, name in ((doc, "doc"), (speaker, "speaker"), (paragraph, "paragraph")):
+                valid(value, name)
             return verifier.verify(Claim(doc, text_arg(quote, "quote"), speaker, paragraph)).to_dict()
 
     for doc in catalog.documents:
@@ -139,6 +142,14 @@ def _reader(catalog: Catalog, doc):
     def read() -> str:
         return json.dumps(catalog.document(doc), ensure_ascii=False)
     return read
+
+
+def valid(value: Any, name: str) -> Any:
+    """A text argument holding a NUL or a lone surrogate is a tool error (as a 400 is over HTTP)."""
+    bad = next((ch for ch in value if ch == "\x00" or "\ud800" <= ch <= "\udfff"), None) if isinstance(value, str) else None
+    if bad is not None:
+        raise ToolError(f"{name}: invalid Unicode (U+{ord(bad):04X}); send valid text")
+    return value
 
 
 @contextmanager

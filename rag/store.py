@@ -218,6 +218,9 @@ class ChunkStore:
             if seal(row, doc_id, record, digest) != sealed:
                 raise _corrupt(self.path, f"document row {row} ({doc_id}) does not match its seal")
             out.append((row, Document.from_dict(json.loads(record))))
+        orphans = self.query("SELECT DISTINCT doc FROM chunks WHERE doc NOT IN (SELECT row FROM documents) LIMIT 5")
+        if orphans:  # a document row deleted by hand: its chunks would be cited without a document
+            raise _corrupt(self.path, f"chunks of document rows {[r for (r,) in orphans]} have no document row")
         return out
 
     def chunks(self, ids: Sequence[int]) -> list[Chunk]:

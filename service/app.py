@@ -87,6 +87,7 @@ def _v1_routes(get_runtime: Callable[[], Runtime], limits: Limits) -> APIRouter:
               responses={200: {"model": VerifyResponse, "description": "one result per claim"}})
     async def verify(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
         claims = _claims(await _json_body(request))
+        limits.claims(claims)
         results, _ = await runtime.run(runtime.loaded.verifier.verify_all, claims)
         return JSONResponse({"results": [r.to_dict() for r in results], "summary": summary(results)})
 

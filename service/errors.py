@@ -35,7 +35,9 @@ class ApiError(Exception):
 
 
 def error_body(type_: str, message: str) -> dict[str, Any]:
-    return {"error": {"type": type_, "message": message}}
+    """The one error shape. A message quoting the client's input may hold a lone surrogate, which
+    UTF-8 cannot encode: it is written as a \\udXXX escape so the error itself never becomes a 500."""
+    return {"error": {"type": type_, "message": message.encode("utf-8", "backslashreplace").decode("utf-8")}}
 
 
 def error_response(status: int, type_: str, message: str,

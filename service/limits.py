@@ -4,13 +4,17 @@
   anything parses it and before the key is checked: a declared Content-Length over the limit is
   answered at once without reading; a body streamed without one is counted and cut off.
   POST /v1/documents has its own, larger limit (`max_upload_bytes`).
-- `Limits`: top_k, the question, filter lists and chat messages checked against the settings.
+- `Limits`: top_k, the question, filter lists, chat messages and the claims of one /v1/verify
+  (count and quote characters: a not-found quote costs a closest-passage search) checked against
+  the settings.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,3 +108,15 @@ class Limits:
         if len(text) > limit:
             raise ApiError(400, "invalid_request",
                            f"{field} has {len(text)} characters; the limit is {limit} (RAG_MAX_MESSAGE_CHARS)")
+
+    def claims(self, claims: Sequence[Any], field: str = "body") -> None:
+        """One /v1/verify request's claims: at most max_claims, their quotes at most max_claim_chars
+        characters in all (a quote that is not found is compared with passages: CPU per character)."""
+        most, chars = self.settings.max_claims, self.settings.max_claim_chars
+        if len(claims) > most:
+            raise ApiError(422, "validation_error", f"{field}: {len(claims)} citations; the limit is {most} per request "
+                                                    "(RAG_MAX_CLAIMS): send them in several requests")
+        total = sum(len(c.quote) for c in claims)
+        if total > chars:
+            raise ApiError(422, "validation_error", f"{field}: the quotes hold {total} characters in all; the limit is "
+                                                    f"{chars} per request (RAG_MAX_CLAIM_CHARS): send them in several requests")

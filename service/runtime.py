@@ -24,6 +24,7 @@ import anyio
 from rag.catalog import Catalog
 from rag.config import Settings
 from rag.entities import Gazetteer, load_entities
+from rag.errors import RagError
 from rag.protocols import QA
 from rag.records import Answer, Filters, SearchResult
 from rag.verify import Verifier
@@ -79,7 +80,11 @@ class Runtime:
         started = time.perf_counter()
         try:
             loaded = self._build()
-        except Exception as exc:  # noqa: BLE001 - reported on /healthz, /readyz and in the log
+        except RagError as exc:  # a corrupt, stale or missing index: its one line, no traceback
+            log.error("loading index %r failed: %s", self.index_name, exc)
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.status = "failed"
+        except Exception as exc:  # noqa: BLE001 - a bug: reported on /healthz, /readyz and in the log
             log.exception("loading index %r failed", self.index_name)
             self.error = f"{type(exc).__name__}: {exc}"
             self.status = "failed"
@@ -105,7 +110,10 @@ class Runtime:
         try:
             loaded = self._build()
         except Exception as exc:  # noqa: BLE001 - the old index keeps serving; /readyz says why
-            log.exception("reloading index %r failed; the previous one keeps serving", self.index_name)
+            if isinstance(exc, RagError):
+                log.error("reloading index %r failed; the previous one keeps serving: %s", self.index_name, exc)
+            else:
+                log.exception("reloading index %r failed; the previous one keeps serving", self.index_name)
             state = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
         else:
             self._loaded = loaded  # one assignment: a request sees the old or the new, never half

@@ -36,6 +36,36 @@ def clean_text(value: str) -> str:
 Text = Annotated[StrictStr, AfterValidator(clean_text)]
 
 
+def _clean_any(value: Any, where: str) -> None:
+    """clean_text over every string in a JSON value (keys too); the error names where it is."""
+    if isinstance(value, str):
+        try:
+            clean_text(value)
+        except PydanticCustomError as e:
+            raise PydanticCustomError("invalid_text", "{where}: {detail}", {"where": where, "detail": e.message()}) from e
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _clean_any(item, f"{where}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _clean_any(key, f"{where} (a key)")
+            _clean_any(item, f"{where}.{key}")
+
+
+class Lenient(BaseModel):
+    """A body that accepts fields it does not read (OpenAI's name, user, ...; an answer's other
+    fields), whose text must still be valid Unicode like every other field's: 400, not ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _clean_extra(self) -> Any:
+        for key, value in (self.model_extra or {}).items():
+            _clean_any(key, "a field name")
+            _clean_any(value, key)
+        return self
+
+
 class ErrorDetail(BaseModel):
     type: str = Field(description="machine-readable kind: invalid_request, validation_error, unauthorized, "
                                   "not_found, method_not_allowed, too_large, not_ready, internal_error, ...")
@@ -123,10 +153,8 @@ class ClaimIn(BaseModel):
     paragraph: Text | None = Field(None, description="the paragraph it is said to stand in (13, 3(a), p7)")
 
 
-class CitationIn(BaseModel):
+class CitationIn(Lenient):
     """A citation of a /v1/ask answer (its other fields are accepted and not used)."""
-
-    model_config = ConfigDict(extra="allow")
 
     doc_id: Text = Field(description="the cited document")
     text: Text = Field(description="the cited passage, checked as the quote")
@@ -134,11 +162,9 @@ class CitationIn(BaseModel):
     paragraph: Text | None = Field(None, description="the cited paragraph")
 
 
-class AnswerIn(BaseModel):
+class AnswerIn(Lenient):
     """A whole /v1/ask answer: each citation's passage is checked against its document, speaker
     and paragraph."""
-
-    model_config = ConfigDict(extra="allow")
 
     citations: list[CitationIn] = Field(description="the answer's citations")
 
@@ -146,36 +172,28 @@ class AnswerIn(BaseModel):
 VerifyRequest = ClaimIn | list[ClaimIn] | AnswerIn
 
 
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    type: StrictStr = Field(description="only 'text' parts are read")
+class ContentPart(Lenient):
+    type: Text = Field(description="only 'text' parts are read")
     text: Text | None = None
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")  # name, tool_calls, ... are accepted and not used
-
+class ChatMessage(Lenient):  # name, tool_calls, ... are accepted and not used
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: Text | list[ContentPart] | None = Field(
         None, description="text, or a list of text parts; at most RAG_MAX_MESSAGE_CHARS characters (default 20000)")
 
 
-class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class StreamOptions(Lenient):
     include_usage: StrictBool = False
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Lenient):
     """OpenAI chat-completions body. Sampling parameters (temperature, max_tokens, ...) are accepted
     and ignored: answers are extractive or checked for support, not sampled. `top_k` and `filters`
     may be added (openai client: `extra_body={...}`). The last user message is resolved against
     the earlier user messages into a standalone question (README "Chat follow-ups")."""
 
-    model_config = ConfigDict(extra="allow")
-
-    model: StrictStr = Field(examples=["unrag"], description="unrag (extractive) or unrag-llm")
+    model: Text = Field(examples=["unrag"], description="unrag (extractive) or unrag-llm")
     messages: list[ChatMessage] = Field(min_length=1, description="at most RAG_MAX_MESSAGES messages (default 100)")
     stream: StrictBool = Field(False, description="server-sent chat.completion.chunk events, citations in the last")
     stream_options: StreamOptions | None = None
