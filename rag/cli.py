@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from rag.config import HOME, Settings
-from rag.errors import RagError
+from rag.errors import InputError, RagError
+from rag.text import check_text
 
 
 def friendly_errors(fn):
@@ -182,6 +183,7 @@ def with_filters(fn):
 @friendly_errors
 def search(query, top_k, as_json, doc, speaker, doc_type, date_from, date_to, name, model_spec) -> None:
     """Ranked passages for QUERY."""
+    check_text("QUERY", query)
     filters = _filters(doc, speaker, doc_type, date_from, date_to)
     result = _pipeline(name, model_spec).search(query, top_k, filters)
     if as_json:
@@ -207,6 +209,7 @@ def search(query, top_k, as_json, doc, speaker, doc_type, date_from, date_to, na
 @friendly_errors
 def ask(question, top_k, mode, as_json, doc, speaker, doc_type, date_from, date_to, name, model_spec) -> None:
     """A short answer to QUESTION, every sentence cited."""
+    check_text("QUESTION", question)
     filters = _filters(doc, speaker, doc_type, date_from, date_to)
     answer = _pipeline(name, model_spec).ask(question, top_k, filters, mode)
     if as_json:
@@ -216,6 +219,13 @@ def ask(question, top_k, mode, as_json, doc, speaker, doc_type, date_from, date_
         c = p.chunk
         click.echo(f"[{i}] {c.symbol or p.title}, {c.speaker or '-'}, {c.paragraph} "
                    f"(chars {c.start}-{c.end})")
+
+
+def _read_utf8(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 (byte {e.start}: {e.reason})") from None
 
 
 EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023.jsonl", "offtopic.jsonl")
@@ -296,7 +306,7 @@ def verify_cmd(file: Path, out: Path | None, name: str, corpus_dir: Path | None)
     from rag import index as index_mod
     from rag.catalog import Catalog
     from rag.verify import Verifier, read_items
-    text = sys.stdin.read() if str(file) == "-" else file.read_text("utf-8")
+    text = sys.stdin.read() if str(file) == "-" else _read_utf8(file)
     items = read_items(text, str(file))  # every line checked before anything is written
     verifier = Verifier(Catalog(index_mod.load(settings().index_path(name)), _corpus(corpus_dir)))
     lines = [json.dumps(verifier.result_of(item), ensure_ascii=False) for item in items]

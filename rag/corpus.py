@@ -25,6 +25,7 @@ from rag.errors import CorpusError
 from rag.kinds import KINDS, ORGAN_KINDS
 from rag.records import Document
 from rag.reflow import LAYOUTS
+from rag.text import invalid_text
 
 MANIFEST = "manifest.json"
 REQUIRED_STR = ("id", "file", "date", "title_zh")
@@ -32,17 +33,6 @@ OPTIONAL_STR = ("title_en", "author", "organ", "language", "notes", "source_file
 TRANSLATION_LANGUAGES = ("en",)
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-
-
-def _bad_unicode(value: str) -> str | None:
-    """Why a string cannot be stored (a lone surrogate, a NUL), or None."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as e:
-        return f"contains an invalid character U+{ord(value[e.start]):04X} (a lone surrogate)"
-    return None
 
 
 def _strings(value: Any) -> list[str]:
@@ -59,7 +49,7 @@ def _strings(value: Any) -> list[str]:
 def _check_strings(raw: dict[str, Any], label: str) -> None:
     for key, value in raw.items():
         for v in (key, *_strings(value)):
-            if why := _bad_unicode(v):
+            if why := invalid_text(v):
                 raise CorpusError(f"{label}: field {key.encode('utf-8', 'backslashreplace').decode()!r} {why}")
 
 
@@ -109,7 +99,7 @@ def _entry(i: int, raw: Any, where: str) -> Document:
     if not isinstance(raw, dict):
         raise CorpusError(f"{where}: documents[{i}] is not an object")
     ident = raw.get("id")
-    label = f"{where}: documents[{i}]" + (f" ({ident})" if isinstance(ident, str) and not _bad_unicode(ident) else "")
+    label = f"{where}: documents[{i}]" + (f" ({ident})" if isinstance(ident, str) and not invalid_text(ident) else "")
     _check_strings(raw, label)
     for key in (*REQUIRED_STR, "symbol"):
         if key not in raw:

@@ -96,8 +96,8 @@ class NullSample:
         try:
             with np.load(path) as data:
                 return cls(data["chunks"], data["sentences"], data["owner"])
-        except (OSError, ValueError, KeyError) as e:
-            raise IndexCorruptError(f"{path}: unreadable null sample ({e}): rebuild it with "
+        except Exception as e:  # numpy raises OSError, ValueError, KeyError, SyntaxError, TokenError…
+            raise IndexCorruptError(f"{path}: unreadable null sample ({' '.join(str(e).split())}): rebuild it with "
                                     "`rag index --force`") from e
 
 

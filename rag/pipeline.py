@@ -24,6 +24,7 @@ from rag.protocols import Encoder
 from rag.query import QueryIntent, SpeakerRef
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
+from rag.text import check_text
 
 
 
@@ -100,7 +101,7 @@ class Pipeline:
         """parse -> refuse on names -> plan and retrieve -> refuse on evidence -> compose."""
         if mode not in ("extractive", "llm"):
             raise InputError(f"mode must be 'extractive' or 'llm', got {mode!r}")
-        intent = self.retriever.understand(question)
+        intent = self.retriever.understand(check_text("the question", question))
         refusal = self._refusal(question, intent)
         if refusal:
             return refusal

@@ -31,6 +31,7 @@ from rag.protocols import Encoder
 from rag.relevance import Coverage, coverage
 from rag.query import Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
 from rag.records import Filters, Passage, SearchResult
+from rag.text import check_text
 from rag.vectors import Allowed, dot
 
 MODES = ("hybrid", "dense", "bm25")
@@ -79,6 +80,7 @@ class Retriever:
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:
+        check_text("the query", query)
         if top_k < 1:
             raise InputError(f"top_k must be at least 1, got {top_k}")
         if filters is not None:

@@ -18,12 +18,34 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rag.errors import InputError
+
 # Not preceded by a letter, digit or slash: the symbol starts a token (no match inside "AS/1").
 _TOKEN_START = r"(?<![A-Za-z0-9/])"
 _YEAR = r"\s*\(\s*(?:19|20)\d\d\s*\)"
 SYMBOL = r"[SAE]\s*/\s*(?:[A-Za-z]+\s*[./]\s*)*\d+(?:\s*/\s*\d+)*(?:" + _YEAR + ")?"
 SYMBOL_RE = re.compile(_TOKEN_START + SYMBOL)
 SYMBOL_TOKEN_RE = re.compile(_TOKEN_START + r"(?:" + SYMBOL + r"|\d{3,4}" + _YEAR + ")")
+
+
+def invalid_text(value: str) -> str | None:
+    """Why a string cannot be stored or searched (a NUL, a lone surrogate), or None."""
+    if "\x00" in value:
+        return f"is not valid Unicode text: a NUL character at position {value.index(chr(0))}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return (f"is not valid Unicode text: an invalid character U+{ord(value[e.start]):04X} "
+                f"(a lone surrogate) at position {e.start}")
+    return None
+
+
+def check_text(name: str, value: str) -> str:
+    """`value`, or an InputError naming `name` when it holds a NUL or a lone surrogate."""
+    why = invalid_text(value)
+    if why:
+        raise InputError(f"{name} {why}")
+    return value
 
 
 def nfkc(text: str) -> str:

@@ -88,7 +88,7 @@ def _v1_routes(get_runtime: Callable[[], Runtime], limits: Limits) -> APIRouter:
     async def verify(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
         claims = _claims(await _json_body(request))
         limits.claims(claims)
-        results, _ = await runtime.run(runtime.loaded.verifier.verify_all, claims)
+        results, _ = await runtime.run(runtime.loaded.verifier.verify_all, claims, lane="verify")
         return JSONResponse({"results": [r.to_dict() for r in results], "summary": summary(results)})
 
     @api.get("/documents", tags=["corpus"], summary="Every document with its chunk count and speakers")

@@ -3,8 +3,9 @@
 Requests share it without a lock: the pipeline's state is read-only once loaded (its caches are
 filled at load by `warm_up`, or are thread-safe). The CPU-bound calls (search, ask, verify, the
 follow-up resolution) run in worker threads through `Runtime.run`, at most
-`Settings.concurrent_queries` at once per process, so a burst of questions queues there while the
-event loop (health checks, cheap reads) stays free. `start_reload()` loads again in the background
+`Settings.concurrent_queries` at once per process (verifications in a lane of their own, one at a
+time), so a burst of questions queues there while the event loop (health checks, cheap reads)
+stays free. `start_reload()` loads again in the background
 and swaps the new QA in when it is ready; the old one serves until then, and a failed reload
 keeps it (reported in /readyz).
 """
@@ -33,6 +34,7 @@ from service.schemas import FiltersIn
 
 log = logging.getLogger("service")
 T = TypeVar("T")
+VERIFY_SLOTS = 1  # verifications computed at once per process (Runtime.run, lane "verify")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._reload: dict[str, Any] = {"status": "idle"}
         self._reload_lock = threading.Lock()
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
 
     # ---------------------------------------------------------------- loading
 
@@ -164,11 +166,15 @@ class Runtime:
 
     # ---------------------------------------------------------------- requests
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> tuple[T, float]:
-        """`fn(*args)` in a worker thread, at most Settings.concurrent_queries at once; returns the
-        result and the milliseconds spent waiting for a thread."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.settings.concurrent_queries)
+    async def run(self, fn: Callable[..., T], *args: Any, lane: str = "queries") -> tuple[T, float]:
+        """`fn(*args)` in a worker thread; returns the result and the milliseconds spent waiting for
+        a thread. Lane "queries": at most Settings.concurrent_queries at once. Lane "verify": one at
+        a time, apart from the queries: a verification that finds nothing compares the quote with
+        passages in pure Python (difflib, holding the GIL), so several at once would starve searches."""
+        limiter = self._limiters.get(lane)
+        if limiter is None:
+            limiter = self._limiters[lane] = anyio.CapacityLimiter(
+                self.settings.concurrent_queries if lane == "queries" else VERIFY_SLOTS)
         queued = time.perf_counter()
         started: list[float] = []
 
@@ -177,7 +183,7 @@ class Runtime:
             with library_errors():
                 return fn(*args)
 
-        result = await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        result = await anyio.to_thread.run_sync(call, limiter=limiter)
         return result, round((started[0] - queued) * 1000, 1)
 
     def filters(self, body: FiltersIn | None, field: str = "body.filters") -> Filters | None:

@@ -109,8 +109,6 @@ def test_chunks_whose_document_row_is_gone_are_corrupt_even_with_matching_record
     assert "store.sqlite" in str(e.value) and "\n" not in str(e.value)
 
 
-@pytest.mark.xfail(strict=True, reason="rag/index.py NullSample.load catches only OSError/ValueError/KeyError; "
-                                       "numpy raises SyntaxError/tokenize.TokenError for a garbled .npy header")
 def test_a_garbled_null_sample_is_one_line_even_when_sizes_match(built: Path):
     version = built.resolve()
     path = version / "null.npz"
@@ -161,3 +159,56 @@ def test_mcp_rejects_what_http_rejects(tool, args):
     from rag.mcp_server import build_server
     result = _call(build_server(FakeQA()), tool, args)
     assert result.is_error, result
+
+
+def test_verifications_cannot_take_every_query_slot():
+    """Four heavy /v1/verify requests (closest-passage search in pure Python) held all four query
+    slots: a search waited 72 s, and 3-5 s under a steady stream of bounded ones. Verifications
+    now run one at a time in a lane of their own."""
+    import functools
+    import threading
+
+    import anyio
+
+    runtime = Runtime(lambda: FakeQA(), "probe", Settings(concurrent_queries=4))
+    gate = threading.Event()
+    running = []
+
+    def verify() -> None:
+        running.append(1)
+        gate.wait(10)
+
+    async def main() -> str:
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(functools.partial(runtime.run, verify, lane="verify"))
+            await anyio.sleep(0.2)
+            with anyio.fail_after(5):
+                result, _ = await runtime.run(lambda: "searched")
+            assert len(running) == 1  # the other three wait for the verify lane
+            gate.set()
+        return result
+
+    assert anyio.run(main) == "searched"
+
+
+# ------------------------------------------------------------------ CLI input (rag/cli.py: the lead's file)
+
+def _rag(args: list[str], tmp_path: Path):
+    from click.testing import CliRunner
+
+    from rag.cli import main
+    return CliRunner().invoke(main, args, env={"RAG_INDEX_DIR": str(tmp_path / "none")})
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_cli_rejects_a_lone_surrogate_in_the_question(command, tmp_path):
+    result = _rag([command, "\udced\udca0\udc80abc"], tmp_path)
+    assert result.exit_code == 1 and "Unicode" in result.output, result.output
+
+
+def test_cli_verify_names_a_file_that_is_not_utf8(tmp_path):
+    bad = tmp_path / "claims.jsonl"
+    bad.write_bytes(b"\xff\xfe{}\n")
+    result = _rag(["verify", str(bad)], tmp_path)
+    assert result.exit_code == 1 and "claims.jsonl" in result.output, result.output
