@@ -2,7 +2,7 @@
 vectors, build it through the production code (rag.build.write_version), then, in a fresh
 process, load it with the real model and time the real questions.
 
-Run: .venv/bin/python bench/scale.py --passages 200000 [--json] [--sigma 0.01] [--work DIR]
+Run: .venv/bin/python bench/scale.py --passages 200000 [--json] [--rounds 3] [--sigma 0.01] [--work DIR] [--rebuild]
 
 Tiling: copy k of every document gets the id `<id>#k` (no symbol: a symbol names one document),
 its chunks and sentences keep their text, and each vector is the real one plus Gaussian noise

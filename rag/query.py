@@ -104,19 +104,52 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
     return " ".join(text.split()) or intent.question
 
 
-def _doc_matches(ref: _Ref, doc: Document) -> bool:
-    symbols = {canonical_symbol(s) for s in (doc.symbol, doc.id) if s}
-    if ref.kind == "sym":
-        return ref.symbol in symbols
-    if ref.kind == "pv":
-        return doc.meeting == ref.number or f"S/PV.{ref.number}" in symbols
-    if ref.kind == "mtg":
-        return doc.meeting == ref.number
-    for s in symbols:
-        m = re.fullmatch(r"S/RES/(\d+)(?: \((\d{4})\))?", s)
-        if m and int(m.group(1)) == ref.number and (ref.year is None or m.group(2) in (None, str(ref.year))):
-            return True
-    return False
+_RES_SYMBOL = re.compile(r"S/RES/(\d+)(?: \((\d{4})\))?")
+
+
+@dataclass(frozen=True)
+class DocLookup:
+    """The documents by what a question may call them, built once per index (Retriever memoizes
+    it), so naming a document costs a dictionary lookup, not a pass over every document: the
+    canonical symbol (and id), the meeting number, the resolution number with its year, and the
+    long ids a question may write out. Hits keep manifest order."""
+
+    by_symbol: dict[str, tuple[int, ...]]
+    by_meeting: dict[int, tuple[int, ...]]
+    by_resolution: dict[int, tuple[tuple[int, int | None], ...]]  # number -> (position, year)
+    ids: tuple[str, ...]
+    long_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, documents: Sequence[Document]) -> DocLookup:
+        by_symbol: dict[str, list[int]] = {}
+        by_meeting: dict[int, list[int]] = {}
+        by_resolution: dict[int, list[tuple[int, int | None]]] = {}
+        for i, doc in enumerate(documents):
+            for symbol in dict.fromkeys(canonical_symbol(s) for s in (doc.symbol, doc.id) if s):
+                by_symbol.setdefault(symbol, []).append(i)
+                m = _RES_SYMBOL.fullmatch(symbol)
+                if m:
+                    by_resolution.setdefault(int(m.group(1)), []).append((i, int(m.group(2)) if m.group(2) else None))
+            if doc.meeting is not None:
+                by_meeting.setdefault(doc.meeting, []).append(i)
+        ids = tuple(d.id for d in documents)
+        freeze = lambda d: {k: tuple(dict.fromkeys(v)) for k, v in d.items()}  # noqa: E731
+        return cls(freeze(by_symbol), freeze(by_meeting), freeze(by_resolution), ids,
+                   tuple(i for i in ids if len(i) > 8))
+
+    def find(self, ref: _Ref) -> list[str]:
+        """Ids of the documents a reference names, in manifest order."""
+        if ref.kind == "sym":
+            hits = set(self.by_symbol.get(ref.symbol or "", ()))
+        elif ref.kind in ("pv", "mtg"):
+            hits = set(self.by_meeting.get(ref.number or 0, ()))
+            if ref.kind == "pv":
+                hits |= set(self.by_symbol.get(f"S/PV.{ref.number}", ()))
+        else:
+            hits = {i for i, year in self.by_resolution.get(ref.number or 0, ())
+                    if ref.year is None or year in (None, ref.year)}
+        return [self.ids[i] for i in sorted(hits)]
 
 
 # ---------------------------------------------------------------- document kinds
@@ -209,8 +242,8 @@ class QueryIntent:
         return asdict(self)
 
 
-def parse_query(question: str, documents: Sequence[Document], speakers: Sequence[SpeakerInfo | str],
-                gazetteer: Gazetteer | None = None) -> QueryIntent:
+def parse_query(question: str, documents: Sequence[Document] | DocLookup,
+                speakers: Sequence[SpeakerInfo | str], gazetteer: Gazetteer | None = None) -> QueryIntent:
     """What the question names.
 
     - doc_ids: manifest documents named by symbol in any written form; a named symbol the corpus
@@ -228,15 +261,14 @@ def parse_query(question: str, documents: Sequence[Document], speakers: Sequence
     refs = find_refs(text)
     doc_ids: list[str] = []
     unknown: list[str] = []
+    lookup = documents if isinstance(documents, DocLookup) else DocLookup.of(documents)
     for ref in refs:
-        hits = [d.id for d in documents if _doc_matches(ref, d)]
+        hits = lookup.find(ref)
         if hits:
             doc_ids.extend(hits)
         elif ref.kind != "mtg":
             unknown.append(ref.display())
-    for doc in documents:
-        if len(doc.id) > 8 and doc.id in text:
-            doc_ids.append(doc.id)
+    doc_ids.extend(i for i in lookup.long_ids if i in text)
     rest = "".join("#" if any(r.start <= i < r.end for r in refs) else c for i, c in enumerate(text))
 
     people = [m for e in _people(speakers, gaz) for m in entity_matchers(e)]

@@ -29,7 +29,7 @@ from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
 from rag.relevance import Coverage, coverage
-from rag.query import Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
+from rag.query import DocLookup, Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
 from rag.records import Filters, Passage, SearchResult
 from rag.text import check_text
 from rag.vectors import Allowed, dot
@@ -76,7 +76,8 @@ class Retriever:
                 self._gazetteer = load_entities()
         speakers = self.index.memo("speaker_infos", lambda: list(dict.fromkeys(
             info for _, _, info in self.index.speakers() if info)))
-        return parse_query(query, self.index.documents, speakers, self._gazetteer)
+        lookup = self.index.memo("doc_lookup", lambda: DocLookup.of(self.index.documents))
+        return parse_query(query, lookup, speakers, self._gazetteer)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:

@@ -425,3 +425,31 @@ def test_the_model_is_checked_at_load(built: Path) -> None:
 def _sentences(text: str) -> list[str]:
     from rag.sentences import split_sentences
     return split_sentences(text)
+
+
+def test_a_memory_mapped_ivf_reads_without_prefetch_threads_and_finds_its_rows(tmp_path: Path) -> None:
+    """OnDiskInvertedLists starts 32 prefetch threads per search unless told not to (bench/scale.py)."""
+    import faiss
+
+    from rag import vectors as vec
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((2000, 16)).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    index = vec.new_index(16, "IVF16,SQfp16", data)
+    vec.add(index, np.arange(1, 2001, dtype=np.int64), data)
+    vec.write(index, tmp_path / "v.faiss")
+    loaded = vec.read(tmp_path / "v.faiss", "IVF16,SQfp16")
+    lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(loaded).invlists)
+    assert lists.prefetch_nthread == 0
+    faiss.extract_index_ivf(loaded).nprobe = 16
+    _, ids = loaded.search(data[:5], 1)
+    assert ids[:, 0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_dot_is_the_matrix_vector_product() -> None:
+    from rag import vectors as vec
+
+    rng = np.random.default_rng(1)
+    m, q = rng.standard_normal((300, 32)).astype(np.float32), rng.standard_normal(32).astype(np.float32)
+    assert np.allclose(vec.dot(m, q), m @ q, atol=1e-5)

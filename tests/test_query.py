@@ -407,3 +407,13 @@ def test_real_corpus_speakers():
 def test_small_meeting_numbers_are_no_symbols(question):
     intent = parse(question)
     assert intent.doc_ids == () and intent.unknown_symbols == ()
+
+
+def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
+    from rag.query import DocLookup, find_refs
+
+    lookup = DocLookup.of(DOCS)
+    by = {r.display(): lookup.find(r) for r in find_refs("S/RES/2518 (2020) 第8838次会议 S/PRST/2021/11 第2518号决议")}
+    assert all(by.values()), by
+    assert lookup.find(find_refs("第9999号决议")[0]) == []
+    assert parse_query("第2518号决议要求什么？", lookup, SPEAKERS).doc_ids == parse_query("第2518号决议要求什么？", DOCS, SPEAKERS).doc_ids
