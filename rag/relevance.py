@@ -53,7 +53,8 @@ def coverage(text: str, bm25: BM25 | None, covered: Sequence[str] = ()) -> Cover
     if bm25 is None:
         return Coverage(1.0, (), (), measured=False)
     ignore = question_words() if has_cjk(text) else frozenset(bm25.tokenizer.tokenize(" ".join(question_words())))
-    content = tuple(t for t in dict.fromkeys(bm25.tokenizer.tokenize(text)) if t.lower() not in ignore)
+    content = tuple(t for t in dict.fromkeys(bm25.tokenizer.tokenize(text))
+                    if t.lower() not in ignore and not _asks(t, ignore))
     df = bm25.document_frequencies(content)
     n, held = len(bm25), set(covered)
     unseen = _idf(0, n)
@@ -67,6 +68,12 @@ def coverage(text: str, bm25: BM25 | None, covered: Sequence[str] = ()) -> Cover
         else:
             missing.append(token)
     return Coverage(score / total if total else 1.0, content, tuple(missing))
+
+
+def _asks(token: str, words: frozenset[str]) -> bool:
+    """A compound jieba keeps beside its parts (`哪些项目` beside `项目`) that opens with a
+    question word of two or more characters: the question word glued to its noun."""
+    return has_cjk(token) and any(token != w and len(w) > 1 and token.startswith(w) for w in words)
 
 
 def _idf(df: int, n: int) -> float:

@@ -57,3 +57,10 @@ def test_no_vocabulary_means_not_measured() -> None:
 def test_no_content_words_is_full_coverage(zh: BM25) -> None:
     c = coverage("？？？", zh)
     assert c.content == () and c.score == 1.0
+
+
+def test_a_question_word_glued_to_its_noun_is_not_content(zh: BM25) -> None:
+    """jieba's search mode keeps 哪些项目 beside 项目: the compound is the question word's."""
+    c = coverage("议程包括哪些项目？", zh)
+    assert "项目" in c.content
+    assert all(not t.startswith("哪些") for t in c.content)
