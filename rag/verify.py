@@ -177,11 +177,10 @@ class Verifier:
         chunks = self.corpus.chunks_of(doc.id)
         language = "en" if not has_cjk(claim.quote) and any(c.text_en for c in chunks) else "zh"
         folded = self._fold(doc, language, chunks)
-        at = folded.text.find(quote)
-        if at < 0:
+        spans = self._occurrences(claim, folded, quote, chunks, language)
+        if not spans:
             return self._not_found(claim, doc, language, folded, quote, chunks)
-        start, end = folded.offsets[at], folded.offsets[at + len(quote) - 1] + 1
-        covered = _covering(chunks, start, end, language)
+        start, end, covered = spans[0]
         exact = (self.corpus.source_text(doc.id)[start:end] == claim.quote.strip() if language == "zh"
                  else any(claim.quote.strip() in (c.text_en or "") for c in covered))
         first = covered[0] if covered else None
@@ -195,6 +194,24 @@ class Verifier:
             paragraph_matches=(first is not None and first.paragraph == claim.paragraph.strip())
             if claim.paragraph else None,
             start=start, end=end, crosses_turns=len(turns) > 1)
+
+    def _occurrences(self, claim: Claim, folded: _Folded, quote: str, chunks: Sequence[Chunk],
+                     language: str) -> list[tuple[int, int, list[Chunk]]]:
+        """Every place the quote stands, as (start, end, chunks covering it), the places that fit
+        the claim first: the given paragraph and speaker (a sentence such as `通过议程` or `谢谢主席
+        先生` stands in several places; the claim is about one of them)."""
+        spans, at = [], folded.text.find(quote)
+        while at >= 0:
+            start, end = folded.offsets[at], folded.offsets[at + len(quote) - 1] + 1
+            spans.append((start, end, _covering(chunks, start, end, language)))
+            at = folded.text.find(quote, at + 1)
+
+        def misfit(span: tuple[int, int, list[Chunk]]) -> tuple[bool, bool]:
+            covered = span[2]
+            paragraph = bool(claim.paragraph) and not (covered and covered[0].paragraph == claim.paragraph.strip())
+            speaker = bool(claim.speaker) and not self._speaker_matches(claim.speaker, covered)
+            return paragraph, speaker
+        return sorted(spans, key=misfit)
 
     def find(self, written: str) -> Document | None:
         """The document with this id or symbol in any written form (S/RES/2518(2020), Ｓ／PV.8838,

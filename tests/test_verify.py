@@ -189,3 +189,14 @@ def test_rag_verify_on_the_real_index(real_index_dir: Path, tmp_path: Path):
     assert wrong["found"] and wrong["speaker_matches"] is False
     assert not invented["found"] and invented["closest"]["similarity"] < 1
     assert checked["summary"]["found"] == 1 and checked["results"][0]["paragraph_matches"] is True
+
+
+def test_a_quote_standing_twice_is_checked_at_the_place_the_claim_names(verifier):
+    """`第一` opens a sentence of the Secretary-General (paragraph 1) and of India (paragraph 4)."""
+    first = verifier.verify(Claim("S/PV.8838", "第一"))
+    assert first.found and first.paragraph == "1"
+    india = verifier.verify(Claim("S/PV.8838", "第一", speaker="印度"))
+    assert india.speaker_matches and india.paragraph == "4"
+    by_paragraph = verifier.verify(Claim("S/PV.8838", "第一", paragraph="4"))
+    assert by_paragraph.paragraph_matches and by_paragraph.speaker.startswith("印度")
+    assert verifier.verify(Claim("S/PV.8838", "第一", speaker="中国")).speaker_matches is False
