@@ -96,9 +96,16 @@ class Catalog:
         return next((d for d in self.documents if key in (squash(d.id), squash(d.symbol or ""))), None)
 
     def _summary(self, doc: Document) -> dict[str, Any]:
+        if self._aggregates():  # the index counts in SQL: no chunk record is read at load
+            return doc.to_dict() | {"chunk_count": self._qa.chunk_counts().get(doc.id, 0),
+                                    "speakers": self._qa.speakers_of(doc.id)}
         chunks = self.chunks_of(doc.id)
         speakers = list(dict.fromkeys(c.speaker for c in chunks if c.speaker))
         return doc.to_dict() | {"chunk_count": len(chunks), "speakers": speakers}
+
+    def _aggregates(self) -> bool:
+        return all(callable(getattr(self._qa, name, None))
+                   for name in ("chunk_counts", "speakers_of", "speaker_turns"))
 
     def documents_summary(self) -> list[dict[str, Any]]:
         return list(self._summaries)
@@ -138,24 +145,28 @@ class Catalog:
         return [s | {"documents": [d for d in s["documents"] if d["doc_id"] == doc.id]}
                 for s in self._speakers if any(d["doc_id"] == doc.id for d in s["documents"])]
 
+    def _turns(self):
+        """(label, info, document id, turn, chunks) per speaker turn, in reading order."""
+        if self._aggregates():
+            yield from self._qa.speaker_turns()
+            return
+        for doc in self.documents:
+            for c in self.chunks_of(doc.id):
+                if c.speaker:
+                    yield c.speaker, c.speaker_info, doc.id, c.turn, 1
+
     def _speaker_table(self) -> list[dict[str, Any]]:
         table: dict[str, dict[str, Any]] = {}
         infos: dict[Any, None] = {}
-        for doc in self.documents:
-            for c in self.chunks_of(doc.id):
-                if not c.speaker:
-                    continue
-                infos.setdefault(c.speaker_info or c.speaker)
-                entry = table.setdefault(c.speaker, {
-                    "speaker": c.speaker,
-                    "speaker_info": c.speaker_info.to_dict() if c.speaker_info else None,
-                    "documents": {},
-                })
-                where = entry["documents"].setdefault(doc.id, {
-                    "doc_id": doc.id, "symbol": doc.symbol, "turns": [], "chunk_count": 0})
-                if c.turn is not None and c.turn not in where["turns"]:
-                    where["turns"].append(c.turn)
-                where["chunk_count"] += 1
+        for label, info, doc_id, turn, n in self._turns():
+            infos.setdefault(info or label)
+            entry = table.setdefault(label, {
+                "speaker": label, "speaker_info": info.to_dict() if info else None, "documents": {}})
+            where = entry["documents"].setdefault(doc_id, {
+                "doc_id": doc_id, "symbol": self._docs[doc_id].symbol, "turns": [], "chunk_count": 0})
+            if turn is not None and turn not in where["turns"]:
+                where["turns"].append(turn)
+            where["chunk_count"] += n
         self.speaker_infos = tuple(infos)  # every distinct speaker (SpeakerInfo, else the label), for parse_query
         return [entry | {"documents": list(entry["documents"].values())} for entry in table.values()]
 

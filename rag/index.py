@@ -191,6 +191,14 @@ class Index:
         """The distinct speakers: (id, label, info)."""
         return self._once("speakers", self.store.speakers)
 
+    def speaker_turns(self) -> list[tuple[str, SpeakerInfo | None, str, int | None, int]]:
+        """(label, info, document id, turn, chunks) for every speaker's turns, in reading order."""
+        def make() -> list[tuple[str, SpeakerInfo | None, str, int | None, int]]:
+            speakers = {sid: (label, info) for sid, label, info in self.speakers()}
+            docs = self._docs_by_row()
+            return [(*speakers[sid], docs[row].id, turn, n) for sid, row, turn, n in self.store.speaker_turns()]
+        return self._once("speaker_turns", make)
+
     def speaker_infos(self) -> list[SpeakerInfo | str]:
         """Each distinct speaker as query understanding wants it (its info, else its label)."""
         return self._once("speaker_infos", lambda: list(dict.fromkeys(

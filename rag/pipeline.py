@@ -80,6 +80,10 @@ class Pipeline:
         """document id -> number of chunks."""
         return self.index.chunk_counts()
 
+    def speaker_turns(self):
+        """(label, info, document id, turn, chunks) for every speaker's turns, in reading order."""
+        return self.index.speaker_turns()
+
     def speakers_of(self, doc_id: str | None = None) -> list[str]:
         """Speaker labels of one document (None: of all), in order of first appearance."""
         return self.index.speakers_of(doc_id)

@@ -265,6 +265,15 @@ class ChunkStore:
             out.setdefault(doc, []).append(sid)
         return out
 
+    def speaker_turns(self) -> list[tuple[int, int, int | None, int]]:
+        """(speaker id, document row, turn, chunks) for every turn of every speaker, in reading
+        order (documents in manifest order): who speaks where, aggregated by SQLite, no records
+        built."""
+        return self.query(
+            "SELECT c.speaker, c.doc, json_extract(c.record, '$.turn') AS turn, count(*) FROM chunks c "
+            "JOIN documents d ON d.row = c.doc WHERE c.speaker > 0 "
+            "GROUP BY c.speaker, c.doc, turn ORDER BY min(d.pos), min(c.seq)")
+
     def chunk_counts(self) -> dict[int, int]:
         return dict(self.query("SELECT doc, count(*) FROM chunks GROUP BY doc"))
 

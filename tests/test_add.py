@@ -18,10 +18,9 @@ from rag.corpus import load_manifest
 from rag.errors import CorpusError
 from rag.reflow import reflow
 from rag.text import squash
-from un_docs import make_docx, make_pdf
+from un_docs import CORPUS, documents_2023, make_docx, make_pdf
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "corpus-2023"
 LETTER = ("2023年届会\n议程项目12 (e)\n2023年2月7日圣基茨和尼维斯常驻联合国代表给经济及社会理事会主席的信\n"
           "谨致函经济及社会理事会主席阁下，并确认圣基茨和尼维斯与海地之间的深厚关系。\n"
           "圣基茨和尼维斯打算切实促进和加强咨询小组的努力。\n")
@@ -235,8 +234,8 @@ def test_cli_one_file_at_a_time_for_metadata(corpus: Path, tmp_path: Path) -> No
 
 
 def test_translation_is_stored_beside_the_text(corpus: Path, tmp_path: Path) -> None:
-    english = (SHARED / "en" / "109_skn_letter_haiti.txt").read_text(encoding="utf-8")
-    zh = letter_file(tmp_path, (SHARED / "zh" / "109_skn_letter_haiti.txt").read_text(encoding="utf-8"))
+    english = (CORPUS / "109_skn_letter_haiti.en.txt").read_text(encoding="utf-8")
+    zh = letter_file(tmp_path, (CORPUS / "109_skn_letter_haiti.txt").read_text(encoding="utf-8"))
     en = letter_file(tmp_path, english, name="skn.en.txt")
     result = add_files(corpus, [zh], {"layout": "segments"}, {"en": en})
     assert result.error is None, result.error
@@ -296,9 +295,9 @@ def test_pdf_round_trip_of_a_2023_resolution(tmp_path: Path) -> None:
     footers on every page), added back: symbol, kind, date and organ detected, the stored text is
     the .txt's line for line, and so are the chunks (text and speaker). The 2023 texts are aligned
     segments, one per line, so both sides are read with `layout: segments`."""
-    meta = next(d for d in json.loads((SHARED / "documents.json").read_text(encoding="utf-8"))["documents"]
+    meta = next(d for d in documents_2023()
                 if d["symbol"] == "E/RES/2023/18")
-    lines = [line for line in (SHARED / "zh" / meta["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in (CORPUS / meta["file"]).read_text(encoding="utf-8").splitlines() if line.strip()]
     lines = lines * 3  # several pages
     pdf = make_pdf(tmp_path / "E_RES_2023_18.pdf", lines, symbol="E/RES/2023/18", columns=2)
     new = empty_corpus(tmp_path)
@@ -319,9 +318,9 @@ def test_pdf_round_trip_of_a_2023_resolution(tmp_path: Path) -> None:
 def test_docx_round_trip_of_a_2023_summary_record(tmp_path: Path) -> None:
     """The CEIRPP summary record as a Word file without a symbol, added back: no symbol is invented;
     kind, date, meeting and title are read from it; the chunks (text and speaker) are the .txt's."""
-    meta = next(d for d in json.loads((SHARED / "documents.json").read_text(encoding="utf-8"))["documents"]
+    meta = next(d for d in documents_2023()
                 if d["file"].startswith("101_"))
-    source = (SHARED / "zh" / meta["file"]).read_text(encoding="utf-8")
+    source = (CORPUS / meta["file"]).read_text(encoding="utf-8")
     docx = make_docx(tmp_path / "sr413.docx", [line for line in source.splitlines() if line.strip()])
     new = empty_corpus(tmp_path)
     result = add_files(new, [docx], {"title_en": meta["title_en"], "organ": "General Assembly", "layout": "segments"})

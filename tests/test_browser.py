@@ -374,7 +374,7 @@ def add_page(chromium: Browser, add_server_url: str) -> Iterator[Page]:
 def test_add_form_prefills_what_the_pdf_states_then_adds_it(add_page: Page, tmp_path: Path) -> None:
     from un_docs import make_pdf
 
-    lines = [line for line in (REPO.parent / "shared" / "corpus-2023" / "zh" / "110_ecosoc_res_2023_18.txt")
+    lines = [line for line in (REPO / "corpus" / "110_ecosoc_res_2023_18.txt")
              .read_text(encoding="utf-8").splitlines() if line.strip()]
     pdf = make_pdf(tmp_path / "E_RES_2023_18.pdf", lines, symbol="E/RES/2023/18", masthead=["经济及社会理事会"])
     page = add_page

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag.extract import extract
+from un_docs import CORPUS, documents_2023
 from rag.metadata import detect, detect_title_en, find_symbol, kind_of_symbol, title_kind
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "corpus-2023"
 
 
 def values(head: list[str], text: str) -> dict:
@@ -185,12 +185,12 @@ def test_english_title(text: str, title: str | None) -> None:
 
 def test_the_2023_documents_state_their_kind_date_and_title() -> None:
     """What the ten 2023 texts print agrees with their curated metadata wherever they print it."""
-    meta = {d["file"]: d for d in json.loads((SHARED / "documents.json").read_text(encoding="utf-8"))["documents"]}
+    meta = {d["file"]: d for d in documents_2023()}
     stated_titles = {"101_ceirpp_sr413.txt", "102_ecosoc_res_humanitarian.txt", "103_ukraine_note_verbale.txt",
                      "106_group_of_friends_letter.txt", "107_ecosoc_res_unodc_ct.txt", "109_skn_letter_haiti.txt"}
     dated_titles = stated_titles | {"110_ecosoc_res_2023_18.txt"}
     for name, m in meta.items():
-        out = extract(SHARED / "zh" / name)
+        out = extract(CORPUS / name)
         found = values(list(out.head), out.text)
         assert "symbol" not in found, name  # none of them prints its symbol: none is invented
         if name != "104_nam_explanatory_note.txt":  # an explanatory note states no listed kind

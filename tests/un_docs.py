@@ -132,3 +132,15 @@ def make_docx(path: Path, paragraphs: Sequence[str], *, symbol: str | None = Non
                 grid.cell(r, c).text = cell
     document.save(str(path))
     return path
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def documents_2023() -> list[dict]:
+    """The ten 2023 documents as the bundled manifest lists them (their Chinese text is
+    `CORPUS / file`, their official English `CORPUS / <stem>.en.txt`), with `kind` beside `type`."""
+    import json
+
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))["documents"]
+    return [d | {"kind": d["type"]} for d in manifest if d["date"].startswith("2023")]
