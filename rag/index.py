@@ -16,12 +16,11 @@ index/<name> -> .<name>.v-…/   (rag.buildlock: versions, the build lock, the a
 Loading always checks every artifact's size and the row counts, and the checksum of the small
 ones; `load(..., verify=True)` (the build, `rag serve` at start, `rag index --check`) checks every
 checksum. Any mismatch or read error is one IndexCorruptError / IndexLoadError line naming the
-file and what to run. Building lives in rag.build.
+file and what to run (the checks: rag.integrity). Building lives in rag.build.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -33,7 +32,6 @@ from typing import IO, Any
 import numpy as np
 
 from rag import buildlock
-from rag.chunks import CHUNKER_VERSION
 from rag.columns import Columns
 from rag.errors import ConfigError, IndexCorruptError, IndexLoadError
 from rag.lexical import BM25, EnglishAnalyzer, Tokenizer
@@ -42,9 +40,10 @@ from rag.records import Chunk, Document, SpeakerInfo
 from rag.store import ROLES, ChunkStore, sentence_key
 from rag.vectors import DEFAULT_NPROBE, Allowed, VectorIndex
 from rag import vectors as vec
+from rag.integrity import (FORMAT_VERSION, artifacts, check_counts, check_files, check_format, check_model,
+                           config_key, read_config, read_json)
 
-FORMAT_VERSION = 2
-CHEAP_BYTES = 16 << 20  # artifacts up to this size are checksummed at every load
+__all__ = ["FORMAT_VERSION", "Index", "NullSample", "artifacts", "build", "check", "load", "read_config"]
 
 
 class ChunkList(Sequence):
@@ -270,124 +269,6 @@ class Index:
             self.reader_lock = None
 
 
-# ------------------------------------------------------------------ config and checks
-
-def read_config(path: Path) -> dict[str, Any] | None:
-    """The current version's config.json; None when there is no index."""
-    version = buildlock.current_version(Path(path))
-    if version is None:
-        return None
-    return _read_json(version / "config.json")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise IndexLoadError(f"no index at {path.parent}: build it with `rag index`") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise IndexCorruptError(f"{path}: unreadable ({' '.join(str(e).split())}): rebuild it with "
-                                "`rag index --force`") from e
-    if not isinstance(data, dict):
-        raise IndexCorruptError(f"{path}: not a JSON object: rebuild it with `rag index --force`")
-    return data
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def artifacts(directory: Path) -> dict[str, dict[str, Any]]:
-    """Size and sha256 of every file of a version (config.json and the reader lock aside)."""
-    out = {}
-    for p in sorted(directory.rglob("*")):
-        rel = p.relative_to(directory).as_posix()
-        if p.is_file() and rel not in ("config.json", buildlock.READER_LOCK):
-            out[rel] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
-    return out
-
-
-def check_files(directory: Path, config: dict[str, Any], *, checksums: bool = False) -> None:
-    """Every artifact the build recorded is there with its size (and checksum: always for small
-    files, for all with `checksums`)."""
-    recorded = _key(config, "artifacts", directory)
-    for rel, want in recorded.items():
-        path = directory / rel
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise IndexCorruptError(f"{path}: missing: rebuild the index with `rag index --force`") from None
-        if size != want["size"]:
-            raise IndexCorruptError(f"{path}: {size} bytes, but the build wrote {want['size']}: "
-                                    "rebuild the index with `rag index --force`")
-        if (checksums or size <= CHEAP_BYTES) and sha256_file(path) != want["sha256"]:
-            raise IndexCorruptError(f"{path}: contents differ from what the build wrote (sha256): "
-                                    "rebuild the index with `rag index --force`")
-
-
-def _key(config: dict[str, Any], key: str, directory: Path) -> Any:
-    if key not in config:
-        raise IndexCorruptError(f"{directory / 'config.json'}: no {key!r}: rebuild the index with "
-                                "`rag index --force`")
-    return config[key]
-
-
-def check_counts(index: Index) -> None:
-    """The rows each part holds agree with each other and with what the build recorded."""
-    want = _key(index.config, "counts", index.path)
-    have = {
-        "documents": index.store.count("documents"),
-        "sources": index.store.count("sources"),
-        "chunks": index.store.count("chunks"),
-        "sentences": index.store.count("sentences"),
-        "speakers": index.store.count("speakers"),
-        "live": index.live_count,
-        "dense": index.dense.ntotal,
-        "sentence_vectors": index.sentences.ntotal,
-        "dense_en": index.dense_en.ntotal if index.dense_en else 0,
-        "bm25": len(index.bm25),
-        "bm25_en": len(index.bm25_en) if index.bm25_en else 0,
-        "english": int(np.count_nonzero(index.columns.en)),
-    }
-    files = {"documents": "store.sqlite", "sources": "store.sqlite", "chunks": "store.sqlite",
-             "sentences": "store.sqlite", "speakers": "store.sqlite", "live": "columns/order.npy",
-             "dense": "dense.faiss", "sentence_vectors": "sentences.faiss", "dense_en": "dense_en.faiss",
-             "bm25": "bm25", "bm25_en": "bm25_en", "english": "columns/en.npy"}
-    for name, n in have.items():
-        if want.get(name) != n:
-            raise IndexCorruptError(f"{index.path / files[name]}: holds {n} {name.replace('_', ' ')} rows, "
-                                    f"but the build recorded {want.get(name)}: rebuild the index with "
-                                    "`rag index --force`")
-    for name in ("chunks", "live", "dense", "bm25"):
-        if have[name] != have["chunks"]:
-            raise IndexCorruptError(f"{index.path / files[name]}: {have[name]} rows for "
-                                    f"{have['chunks']} chunks: rebuild the index with `rag index --force`")
-
-
-def _check_format(path: Path, config: dict[str, Any]) -> None:
-    if config.get("format_version") != FORMAT_VERSION or config.get("chunker_version") != CHUNKER_VERSION:
-        raise IndexLoadError(
-            f"index {path} was built with format {config.get('format_version')} / chunker "
-            f"{config.get('chunker_version')}; this code expects {FORMAT_VERSION} / {CHUNKER_VERSION}: "
-            "rebuild it with `rag index`")
-
-
-def check_model(path: Path, config: dict[str, Any], encoder: Any) -> None:
-    want_hash = getattr(encoder, "weights_hash", None)
-    same = (config.get("model_hash") == want_hash if want_hash and config.get("model_hash")
-            else config.get("model_id") == str(encoder.model_id))
-    if not same or config.get("dimension") != int(encoder.dimension):
-        raise IndexLoadError(
-            f"index {path} was built with model {config.get('model_id')} "
-            f"(weights {str(config.get('model_hash'))[:12]}, dim {config.get('dimension')}), "
-            f"but the configured model is {encoder.model_id} (weights {str(want_hash)[:12]}, "
-            f"dim {encoder.dimension}): rebuild it with `rag index` or set RAG_MODEL back")
-
-
 # ------------------------------------------------------------------ loading
 
 def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
@@ -398,8 +279,8 @@ def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
     to `milvus_uri`, default milvus-lite in the version; rag.milvus_store)."""
     version, reader_lock = buildlock.open_for_reading(Path(path))
     try:
-        config = _read_json(version / "config.json")
-        _check_format(version, config)
+        config = read_json(version / "config.json")
+        check_format(version, config)
         if encoder is not None:
             check_model(version, config, encoder)
         check_files(version, config, checksums=verify)
@@ -414,7 +295,7 @@ def load(path: Path, encoder: Any | None = None, *, verify: bool = False,
 
 
 def _open(version: Path, config: dict[str, Any], nprobe: int) -> Index:
-    factories = _key(config, "factories", version)
+    factories = config_key(config, "factories", version)
 
     def vectors(name: str) -> VectorIndex | None:
         factory = factories.get(name)
