@@ -188,7 +188,12 @@ def speaker_en(p: Passage) -> str | None:
     """English name of the passage's speaker, or None when none is known."""
     info, label = p.chunk.speaker_info, p.chunk.speaker
     if p.chunk.doc_type == "presidential_statement":  # not the President of any one meeting
-        return "The President of the Security Council, on behalf of the Council"
+        organ = english_name(info.affiliation) if info and info.affiliation else None
+        if organ:
+            organ = organ.removeprefix("The ").removeprefix("the ")
+            body = "Council" if organ.endswith("Council") else organ
+            return f"The President of the {organ}, on behalf of the {body}"
+        return None
     national = info is not None and info.capacity == "national"
     if info and not national and (info.capacity == "president" or info.role == "主席"):
         return english_name("主席")
@@ -271,7 +276,7 @@ def compose_extractive(question: str, lang: str, passages: Sequence[Passage], *,
         english = official_english(question, top[pi], tok, sentence_score) if lang == "en" else None
         if english:  # the official English quoted, the Chinese original beside it
             quoted_en.append({"citation": n, "text": english})
-            quote = f"“{english}” (original: {quote})"
+            quote = f"“{english}” (official English of the passage; Chinese text quoted: {quote})"
         parts.append(frame(top[pi], quote, n, lang))
         citations.append(top[pi])
         quoted += [{"citation": n, "text": q} for q in pieces]

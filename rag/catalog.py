@@ -22,6 +22,7 @@ from typing import Any
 
 from rag.corpus import read_source
 from rag.errors import FilterError, IndexLoadError, NotFoundError
+from rag.query import DocLookup
 from rag.records import Chunk, Document, Filters
 from rag.text import squash
 
@@ -37,6 +38,7 @@ class Catalog:
             self._chunks = _group(self.documents, qa.chunks)
         self._sources: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.lookup = DocLookup.of(self.documents)  # documents by symbol, meeting, resolution number
         self.doc_types = sorted({d.type for d in self.documents})
         self.symbols = sorted({d.symbol for d in self.documents if d.symbol})
         self._summaries = [self._summary(d) for d in self.documents]  # once, at load

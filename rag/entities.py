@@ -157,8 +157,11 @@ class Gazetteer:
 # Text spans that contain an entity name but name no speaker. Longest match wins, so these
 # shadow the shorter names inside them (中国 in 发展中国家, 印度 in 印度洋, 主席 in 主席声明).
 NOT_SPEAKERS_ZH = ("联合国", "发展中国家", "中国家", "印度洋", "主席声明", "北美", "南美", "欧美", "拉美",
-                   "中美洲", "马里稳定团", "中非稳定团", "联刚稳定团", "联海稳定团", "南苏丹特派团")
+                   "中美洲")
 NOT_SPEAKERS_RE = (
+    # a UN mission's short name holds its host state's (马里稳定团, 南苏丹特派团, 联海稳定团): the
+    # mission, not the state, and no speaker
+    re.compile(r"[\u4e00-\u9fff]{1,4}(?:稳定团|特派团|援助团|观察团|支助团|综合办事处)"),
     # the Council as the setting, not the speaker: 安理会会议, 安理会第8838次会议, Council meeting
     # (a routed symbol such as 第8838次会议 is blanked to "#" before names are looked up)
     re.compile(r"(?:安理会|安全理事会)\s*(?:第\s*\d+\s*次|#+)?\s*(?:会议|辩论|公开辩论|高级别公开辩论)?"

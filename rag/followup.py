@@ -35,7 +35,8 @@ from typing import Any
 
 from rag.entities import Gazetteer
 from rag.errors import InputError
-from rag.query import DOC_TYPE_PATTERNS, QueryIntent, SpeakerRef, find_refs, parse_query
+from rag.query import (DOC_TYPE_PATTERNS, DocLookup, QueryIntent, SpeakerRef, find_refs, parse_query,
+                       person_matchers)
 from rag.records import Document, Filters, SpeakerInfo
 from rag.text import nfkc
 
@@ -94,12 +95,15 @@ class Resolution:
                 "rule": self.rule, "notes": list(self.notes)}
 
 
-def resolve(messages: Sequence[str], documents: Sequence[Document], speakers: Sequence[SpeakerInfo | str],
-            gazetteer: Gazetteer) -> Resolution:
-    """The last of the user `messages` as a standalone question (see the module rules)."""
+def resolve(messages: Sequence[str], documents: Sequence[Document] | DocLookup,
+            speakers: Sequence[SpeakerInfo | str], gazetteer: Gazetteer) -> Resolution:
+    """The last of the user `messages` as a standalone question (see the module rules).
+    `documents`: the corpus's, or their DocLookup (built once: the service passes the catalog's)."""
     if not messages:
         raise InputError("messages: there is no user message to resolve")
-    parse = lambda text: parse_query(text, documents, speakers, gazetteer)  # noqa: E731
+    lookup = documents if isinstance(documents, DocLookup) else DocLookup.of(documents)
+    people = person_matchers(speakers, gazetteer)
+    parse = lambda text: parse_query(text, lookup, speakers, gazetteer, people)  # noqa: E731
     context: _Context | None = None
     resolution = Resolution(messages[0], messages[0], False)
     for message in messages:

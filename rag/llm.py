@@ -123,6 +123,19 @@ def _unnamed_states(body: str, cited: Sequence[Passage], gaz: Gazetteer | None =
     return missing
 
 
+def _miscredited(body: str, cited: Sequence[Passage], gaz: Gazetteer | None = None) -> list[str]:
+    """States the sentence names as its speaker (rag.mentions: `China said…`, `中方指出…`) that
+    speak in none of the cited passages: naming a state in the cited text is not enough when the
+    sentence credits the words to it (Kenya's speech mentioning China does not support `China
+    said`)."""
+    from rag.mentions import mentioned_entities
+
+    gaz = gaz or load_entities()
+    speakers, _ = mentioned_entities(body, gaz.matchers)
+    headers = " ".join(_header(p) for p in cited)
+    return [e.en for e, _ in speakers if e.member_state and not any(z in headers for z in e.zh_names())]
+
+
 def _unsupported_symbols(body: str, cited: Sequence[Passage]) -> list[str]:
     """Document symbols the sentence names that are neither a cited passage's own symbol nor
     written in a cited passage's text: an invented or misattributed symbol."""
@@ -133,13 +146,22 @@ def _unsupported_symbols(body: str, cited: Sequence[Passage]) -> list[str]:
     for ref in find_refs(body):
         written = _key(body[ref.start:ref.end])
         shown = _key(ref.display())
-        number = re.search(r"\d{3,}(?:/\d+)?", written)
         if shown in own or written in own:
             continue
-        if any(written in t or (number and number.group() in t) for t in texts):
+        if any(written in t or shown in t or _numbered(ref, t) for t in texts):
             continue
         out.append(ref.display())
     return out
+
+
+def _numbered(ref: Any, text: str) -> bool:
+    """A passage that writes the reference's number the way the documents do (第2589(2021)号决议,
+    第8838次会议, resolution 2589 (2021)) supports it; a bare number (`500名`) does not."""
+    forms = {"res": [f"第{ref.number}({ref.year})号" if ref.year else f"第{ref.number}(", f"第{ref.number}号",
+                     f"RESOLUTION{ref.number}"],
+             "pv": [f"第{ref.number}次会议", f"{ref.number}THMEETING"],
+             "mtg": [f"第{ref.number}次会议"]}.get(ref.kind, [])
+    return any(_key(f) in text for f in forms)
 
 
 def _key(text: str) -> str:
@@ -189,7 +211,7 @@ def check_answer(text: str, passages: Sequence[Passage], *, tokenizer: Tokenizer
                 reason = "no_checkable_content"
             elif support < threshold:
                 reason = "unsupported"
-            elif _unnamed_states(body, cited) or _other_speakers(body, cited, passages):
+            elif _unnamed_states(body, cited) or _miscredited(body, cited) or _other_speakers(body, cited, passages):
                 reason = "speaker_not_in_cited_passage"
             elif _unsupported_symbols(body, cited):
                 reason = "symbol_not_in_cited_passage"

@@ -3,7 +3,7 @@
 rag.entities finds the names (states, organs, offices, roles, corpus persons); this module decides
 the part each plays, from the words right around it:
 
-- speaker: who said or wrote what is asked (`中方对新技术提出了哪些建议`, `What did Kenya say`,
+- speaker: who said or wrote what is asked (`法方对选举提出了哪些看法`, `What did Ghana say`,
   `according to the UK`, `on behalf of the Non-Aligned Movement`, `by Ukraine`);
 - addressee: the one asked or written to (`决议请秘书长…`, `给秘书长的信`, `requests the Secretary-General`);
 - object: the one a verb acts on (`决议欢迎秘书长呼吁…`, `welcomes the Secretary-General's call`);
@@ -11,8 +11,8 @@ the part each plays, from the words right around it:
   `about Ukraine`);
 - setting: where it was said (`在安理会…`, `at the Council`), unless the name's own speech follows
   (`在秘书长的发言中`, `in China's statement`);
-- content: named inside what a speaker said (`What did Kenya say about Brazil?`, `印度部队`), or
-  after a verb of saying whoever said it (`之友小组认为经社理事会应该…`: the group is no table entry).
+- content: named inside what a speaker said (`What did Ghana say about Peru?`, `印度部队`), or
+  after a verb of saying whoever said it (`该小组认为大会应该…`: the group is no table entry).
 
 Only speakers become filters (rag.filters); the others are reported in `QueryIntent.non_speakers`.
 The cues are general words of the language and of UN documents, never phrases of a question set.

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.entities import (Entity, Gazetteer, entity_matchers, label_parts, load_entities, person_names,
-                          speaker_matches)
+from rag.entities import (Entity, Gazetteer, Matcher, entity_matchers, label_parts, load_entities,
+                          person_names, speaker_matches)
 from rag.mentions import mentioned_entities
 from rag.lexical import has_cjk
 from rag.records import Document, Filters, SpeakerInfo
@@ -197,7 +197,7 @@ STRUCTURE_RE = re.compile(
     r"议程|议题|目录|标题|题目|主持|主席是谁|谁(?:担任|是)?主席|谁主持|在哪里举行|何时举行|举行的?(?:时间|地点)|"
     r"几点(?:开会|散会|宣布开会)|开会|散会|会议地点|"
     # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
-    r"根据.{0,20}建议|建议.{0,8}通过|何时通过|哪一?天通过|通过(?:的)?(?:日期|时间)|全体会议|"
+    r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|何时通过|哪一?天通过|通过(?:的)?(?:日期|时间)|全体会议|"
     r"\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|\bplenary meeting\b|"
     r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
@@ -243,7 +243,8 @@ class QueryIntent:
 
 
 def parse_query(question: str, documents: Sequence[Document] | DocLookup,
-                speakers: Sequence[SpeakerInfo | str], gazetteer: Gazetteer | None = None) -> QueryIntent:
+                speakers: Sequence[SpeakerInfo | str], gazetteer: Gazetteer | None = None,
+                people: Sequence[Matcher] | None = None) -> QueryIntent:
     """What the question names.
 
     - doc_ids: manifest documents named by symbol in any written form; a named symbol the corpus
@@ -271,7 +272,7 @@ def parse_query(question: str, documents: Sequence[Document] | DocLookup,
     doc_ids.extend(i for i in lookup.long_ids if i in text)
     rest = "".join("#" if any(r.start <= i < r.end for r in refs) else c for i, c in enumerate(text))
 
-    people = [m for e in _people(speakers, gaz) for m in entity_matchers(e)]
+    people = person_matchers(speakers, gaz) if people is None else people
     found, others = mentioned_entities(rest, [*gaz.matchers, *gaz.blockers, *people])
     refs_out = []
     for ent, surface in found:
@@ -294,6 +295,12 @@ def _label(speaker: SpeakerInfo | str) -> str:
     if isinstance(speaker, str):
         return speaker
     return speaker.affiliation or speaker.name or speaker.role or "?"
+
+
+def person_matchers(speakers: Sequence[SpeakerInfo | str], gaz: Gazetteer) -> list[Matcher]:
+    """Matchers of the corpus speakers' person names (see _people): built once per index by the
+    retriever, passed to parse_query."""
+    return [m for e in _people(speakers, gaz) for m in entity_matchers(e)]
 
 
 def _people(speakers: Sequence[SpeakerInfo | str], gaz: Gazetteer) -> list[Entity]:

@@ -47,12 +47,18 @@ def question_words(path: Path = QUESTION_WORDS_FILE) -> frozenset[str]:
     return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
 
 
+@functools.lru_cache(maxsize=8)
+def _analyzed_question_words(analyzer) -> frozenset[str]:
+    """The question words as an English analyzer tokenizes them (stemmed), once per analyzer."""
+    return frozenset(analyzer.tokenize(" ".join(question_words())))
+
+
 def coverage(text: str, bm25: BM25 | None, covered: Sequence[str] = ()) -> Coverage:
     """Coverage of `text` (the scoring text) by the vocabulary of `bm25` (the Chinese one for a
     Chinese text, the English one otherwise); `covered`: tokens to count as held (glossary terms)."""
     if bm25 is None:
         return Coverage(1.0, (), (), measured=False)
-    ignore = question_words() if has_cjk(text) else frozenset(bm25.tokenizer.tokenize(" ".join(question_words())))
+    ignore = question_words() if has_cjk(text) else _analyzed_question_words(bm25.tokenizer)
     content = tuple(t for t in dict.fromkeys(bm25.tokenizer.tokenize(text))
                     if t.lower() not in ignore and not _asks(t, ignore))
     df = bm25.document_frequencies(content)

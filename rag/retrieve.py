@@ -29,7 +29,8 @@ from rag.index import Index
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
 from rag.relevance import Coverage, coverage
-from rag.query import DocLookup, Gazetteer, QueryIntent, load_entities, parse_query, scoring_text
+from rag.query import (DocLookup, Gazetteer, QueryIntent, load_entities, parse_query, person_matchers,
+                       scoring_text)
 from rag.records import Filters, Passage, SearchResult
 from rag.text import check_text
 from rag.vectors import Allowed, dot
@@ -77,7 +78,8 @@ class Retriever:
         speakers = self.index.memo("speaker_infos", lambda: list(dict.fromkeys(
             info for _, _, info in self.index.speakers() if info)))
         lookup = self.index.memo("doc_lookup", lambda: DocLookup.of(self.index.documents))
-        return parse_query(query, lookup, speakers, self._gazetteer)
+        people = self.index.memo("people", lambda: person_matchers(speakers, self._gazetteer))
+        return parse_query(query, lookup, speakers, self._gazetteer, people)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:

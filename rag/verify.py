@@ -38,7 +38,7 @@ from rag.entities import Gazetteer, load_entities, speaker_matches
 from rag.errors import InputError
 from rag.lexical import has_cjk
 from rag.protocols import SourceCorpus
-from rag.query import parse_query
+from rag.query import DocLookup, parse_query
 from rag.records import Chunk, Document
 from rag.text import squash
 
@@ -145,6 +145,12 @@ class Verifier:
     def __init__(self, corpus: SourceCorpus, gazetteer: Gazetteer | None = None, cache_size: int = 32):
         self.corpus = corpus
         self._gaz = gazetteer
+        self._by_key = {}  # squashed id and symbol -> document (the first that claims it)
+        for d in corpus.documents:
+            for key in (squash(d.id), squash(d.symbol or "")):
+                if key:
+                    self._by_key.setdefault(key, d)
+        self._lookup = DocLookup.of(corpus.documents)
         self._folded: OrderedDict[tuple[str, str], _Folded] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -219,11 +225,10 @@ class Verifier:
         key = squash(written)
         if not key:
             return None
-        for d in self.corpus.documents:
-            if key in (squash(d.id), squash(d.symbol or "")):
-                return d
-        hits = parse_query(written, self.corpus.documents, (), self.gazetteer).doc_ids
-        return next(d for d in self.corpus.documents if d.id == hits[0]) if len(hits) == 1 else None
+        if key in self._by_key:
+            return self._by_key[key]
+        hits = parse_query(written, self._lookup, (), self.gazetteer, people=()).doc_ids
+        return self._by_key.get(squash(hits[0])) if len(hits) == 1 else None
 
     def _speaker_matches(self, given: str, covered: Sequence[Chunk]) -> bool:
         if not covered:

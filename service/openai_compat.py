@@ -122,7 +122,7 @@ def answer_chat(runtime: Runtime, messages: list[str], top_k: int, filters: Filt
                 mode: str) -> tuple[Answer, Resolution]:
     """Resolve the follow-up, then answer the standalone question (one worker-thread call)."""
     loaded = runtime.loaded
-    resolution = resolve(messages, loaded.catalog.documents, loaded.speakers, loaded.gazetteer)
+    resolution = resolve(messages, loaded.catalog.lookup, loaded.speakers, loaded.gazetteer)
     answer = runtime.ask(resolution.question, top_k, _merge(resolution.filters(), filters), mode)
     diagnostics = answer.diagnostics | {"followup": resolution.to_dict()}
     return Answer(answer.question, answer.answer, answer.answerable, answer.citations, diagnostics), resolution

@@ -109,7 +109,8 @@ def test_en_answer_quotes_the_official_english_with_the_chinese_beside(kenya, an
     p = replace(kenya, chunk=replace(kenya.chunk, text_en=english, en_start=0, en_end=len(english)))
     ans = compose_extractive("What did Kenya say about social media companies?", "en", [p],
                              tokenizer=answer_tokenizer)
-    assert "“Social media companies should be pushed to meet the needs of missions.” (original: “" in ans.answer
+    assert ("“Social media companies should be pushed to meet the needs of missions.” (official English of the "
+            "passage; Chinese text quoted: “") in ans.answer
     assert ans.diagnostics["quotes_en"] == [{"citation": 1, "text": "Social media companies should be pushed "
                                              "to meet the needs of missions."}]
     check_grounded(ans)  # the Chinese quotations still stand verbatim in the cited chunk
@@ -189,6 +190,13 @@ def test_presidential_statement_in_english_speaks_for_the_council(passage):
     assert frame(p, "“安全理事会重申其决心。”", 1, "en").startswith(
         "The President of the Security Council, on behalf of the Council (安全理事会主席（代表安理会）, "
         "S/PRST/2021/11)")
+
+
+def test_presidential_statement_of_another_organ_is_not_the_security_council(passage):
+    p = passage("大会重申其决心。", speaker="大会主席（代表大会）", affiliation="大会", capacity="president",
+                role="主席", symbol=None, doc_type="presidential_statement")
+    text = frame(p, "“大会重申其决心。”", 1, "en")
+    assert "Security Council" not in text and text.startswith("The President of the General Assembly")
 
 
 def test_no_passages_abstains(answer_tokenizer):

@@ -122,6 +122,24 @@ def test_invented_symbol_is_removed_and_a_true_one_kept(passages, answer_tokeniz
     assert removed == [] and kept == own
 
 
+def test_a_state_the_cited_passage_only_mentions_cannot_be_its_speaker(passage, answer_tokenizer):
+    kenya = passage("我们赞赏中国为维和行动提供的工程部队。", rank=1, speaker="基马尼先生（肯尼亚）",
+                    affiliation="肯尼亚", name="基马尼")
+    _, removed = check_answer("中方指出，应赞赏中国为维和行动提供的工程部队。[1]", [kenya], tokenizer=answer_tokenizer)
+    assert [r["reason"] for r in removed] == ["speaker_not_in_cited_passage"]
+    kept, removed = check_answer("肯尼亚赞赏中国为维和行动提供的工程部队。[1]", [kenya], tokenizer=answer_tokenizer)
+    assert removed == [], removed
+
+
+def test_a_bare_number_in_the_passage_does_not_support_a_symbol(passage, answer_tokenizer):
+    p = passage("约500名维和人员参加了培训。第2589(2021)号决议要求追究责任。", rank=1,
+                speaker="戴兵先生（中国）", affiliation="中国", name="戴兵")
+    _, removed = check_answer("戴兵指出，第500(2023)号决议要求培训维和人员。[1]", [p], tokenizer=answer_tokenizer)
+    assert [r["reason"] for r in removed] == ["symbol_not_in_cited_passage"]
+    kept, removed = check_answer("戴兵指出，第2589(2021)号决议要求追究责任。[1]", [p], tokenizer=answer_tokenizer)
+    assert removed == []
+
+
 def test_misquotation_is_removed(passages, answer_tokenizer):
     _, removed = check_answer("Kenya said (“应该推动社交媒体公司删除所有内容”) [2].", passages,
                               tokenizer=answer_tokenizer)
