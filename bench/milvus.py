@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rag import index as index_mod  # noqa: E402
-from rag import milvus_store  # noqa: E402
+from rag import milvus_export, milvus_store  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embed import encoder_for  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         uri = args.uri or str(Path(tmp) / "milvus.db")
         t = time.perf_counter()
-        done = milvus_store.export(path, uri, force=True)
+        done = milvus_export.export(path, uri, force=True)
         export_s = time.perf_counter() - t
         encoder = encoder_for(None, settings)
         t = time.perf_counter()

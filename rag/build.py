@@ -117,11 +117,11 @@ def build(corpus_dir: Path, path: Path, encoder: Any, *, factory: str | None = N
 
 def _export(path: Path, settings: Settings, *, force: bool, notify: Callable[[str], None] | None) -> None:
     """With RAG_STORE=milvus / --store milvus: the current version's collections in Milvus
-    (rag.milvus_store; skipped when they are there with every row, unless `force`)."""
+    (rag.milvus_export; skipped when they are there with every row, unless `force`)."""
     if settings.store != "milvus":
         return
-    from rag import milvus_store
-    done = milvus_store.export(path, settings.milvus_uri, force=force)
+    from rag import milvus_export
+    done = milvus_export.export(path, settings.milvus_uri, force=force)
     if notify and done["written"]:
         notify(f"milvus: {sum(done['collections'].values())} rows in {len(done['collections'])} "
                f"collections at {done['uri']}")

@@ -14,7 +14,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from rag import index as index_mod  # noqa: E402
-from rag import milvus_store  # noqa: E402
+from rag import milvus_export, milvus_store  # noqa: E402
 from rag.build import build  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import IndexLoadError  # noqa: E402
@@ -195,7 +195,7 @@ def test_the_real_index_gives_the_same_top5_with_milvus(real_index_dir: Path, tm
     from rag.pipeline import Pipeline
     path = real_index_dir / "default"
     uri = str(tmp_path / "real.db")
-    milvus_store.export(path, uri)
+    milvus_export.export(path, uri)
     faiss_p = Pipeline.load(path, settings=Settings())
     milvus_p = Pipeline.load(path, settings=Settings(store="milvus", milvus_uri=uri))
     try:
