@@ -41,7 +41,7 @@ class Catalog:
         self.lookup = DocLookup.of(self.documents)  # documents by symbol, meeting, resolution number
         self.doc_types = sorted({d.type for d in self.documents})
         self.symbols = sorted({d.symbol for d in self.documents if d.symbol})
-        self._summaries = [self._summary(d) for d in self.documents]  # once, at load
+        self._summaries = {d.id: self._summary(d) for d in self.documents}  # once, at load
         self._speakers = self._speaker_table()
 
     @property
@@ -54,7 +54,7 @@ class Catalog:
         return sorted(self._qa.chunks_of(doc_id), key=lambda c: (c.start, c.end))
 
     def chunk_count(self) -> int:
-        return sum(d["chunk_count"] for d in self._summaries)
+        return sum(d["chunk_count"] for d in self._summaries.values())
 
     def source_text(self, doc_id: str) -> str:
         """The document's file as stored; from the index when it keeps it, else from the corpus."""
@@ -110,10 +110,10 @@ class Catalog:
                    for name in ("chunk_counts", "speakers_of", "speaker_turns"))
 
     def documents_summary(self) -> list[dict[str, Any]]:
-        return list(self._summaries)
+        return list(self._summaries.values())
 
     def summary(self, doc: Document) -> dict[str, Any]:
-        return next(s for s in self._summaries if s["id"] == doc.id)
+        return self._summaries[doc.id]
 
     def document(self, doc: Document, paragraph: str | None = None) -> dict[str, Any]:
         """Metadata plus the document's turns in reading order, each with its chunks in order.

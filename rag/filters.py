@@ -143,11 +143,6 @@ def _lookup(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def allowed_mask(index, f: Filters) -> np.ndarray:
-    """Boolean mask over chunk ids: live chunks the filter keeps."""
-    return matches(index, f)
-
-
 def intent_filters(intent: QueryIntent | None, explicit: Filters,
                    national_labels: tuple[str, ...] = ()) -> tuple[Filters, dict[str, Filters]]:
     """(hard, soft) filters for a question; explicit filters always stay hard. Each soft filter
