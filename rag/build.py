@@ -17,7 +17,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -35,14 +35,15 @@ from rag.errors import IndexLoadError
 from rag.index import FORMAT_VERSION, artifacts, load, read_config
 from rag.lexical import BM25, EnglishAnalyzer, Tokenizer
 from rag.records import Chunk, Document
-from rag.sentences import SPLITTER_VERSION, split_sentences
+from rag.sentences import (ENGLISH_SENTENCES, ENGLISH_SPLITTER_VERSION, SPLITTER_VERSION, split_english,
+                           split_sentences)
 from rag.store import ChunkRow, StoreWriter
 
 NULL_SAMPLE = 2048  # chunks in the null sample (all of them in a smaller corpus)
 CACHE_FILE = ".embeddings.sqlite"  # in the index base directory, shared by every index name
 # What must match for a build to start from the previous version instead of from scratch.
 REUSABLE = ("format_version", "model_hash", "model_id", "dimension", "tokenizer", "tokenizer_en",
-            "sentence_splitter", "answer_types")
+            "sentence_splitter", "sentence_splitter_en", "answer_types")
 
 
 def _versions() -> dict[str, str]:
@@ -73,6 +74,7 @@ def expected_config(corpus_dir: Path | None, chunks: Sequence[Chunk], tokenizer:
         "tokenizer": tokenizer.signature(),
         "tokenizer_en": EnglishAnalyzer().signature(),
         "sentence_splitter": SPLITTER_VERSION,
+        "sentence_splitter_en": ENGLISH_SPLITTER_VERSION,
         "answer_types": answer_types.signature(),
         "corpus_hash": corpus if corpus is not None else corpus_hash(corpus_dir),
         "faiss_factory": factory,
@@ -168,7 +170,7 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
         plan = _plan(writer.digests(), documents, by_doc, sources)
         removed = writer.remove(plan.changed + plan.removed)
         prepare = prepare or Preparer()
-        new: dict[str, list] = {"dense": [], "sentences": [], "dense_en": []}
+        new: dict[str, list] = {"dense": [], "sentences": [], "dense_en": [], "sentences_en": []}
         for doc in documents:
             if doc.id in plan.added or doc.id in plan.changed:
                 rows = [prepare(c) for c in by_doc[doc.id]]
@@ -176,19 +178,22 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
                 new["dense"] += [(i, r.chunk.text) for i, r in zip(added.chunk_ids, rows)]
                 new["sentences"] += list(zip(added.sentence_ids, (s for r in rows for s in r.sentences)))
                 new["dense_en"] += [(i, r.chunk.text_en) for i, r in zip(added.chunk_ids, rows) if r.tokens_en is not None]
+                new["sentences_en"] += english_sentences(added.chunk_ids, (r.chunk.text_en for r in rows))
         writer.order([d.id for d in documents])
         counts = writer.finish()
         columns = Columns.from_store(tmp / "store.sqlite")
         columns.save(tmp / "columns")
         factories = {}
-        old = {"dense": removed[0], "sentences": removed[1], "dense_en": removed[0]}
-        for kind in ("dense", "sentences", "dense_en"):
+        old = {"dense": removed[0], "sentences": removed[1], "dense_en": removed[0],
+               "sentences_en": english_ids(removed[0])}
+        for kind in ("dense", "sentences", "dense_en", "sentences_en"):
             factories[kind] = _vectors(kind, tmp, base, old[kind], new[kind], embed, expected)
         bm25, bm25_en = _lexical(tmp)
         _null_sample(tmp, columns, factories)
         counts |= {"live": len(columns.order), "dense": _ntotal(tmp, "dense", factories),
                    "sentence_vectors": _ntotal(tmp, "sentences", factories),
-                   "dense_en": _ntotal(tmp, "dense_en", factories), "bm25": bm25, "bm25_en": bm25_en,
+                   "dense_en": _ntotal(tmp, "dense_en", factories),
+                   "sentences_en": _ntotal(tmp, "sentences_en", factories), "bm25": bm25, "bm25_en": bm25_en,
                    "english": int(np.count_nonzero(columns.en))}
         config = expected | {
             "name": path.name,
@@ -215,6 +220,18 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
     if notify:
         notify(summary(config))
     return config
+
+
+def english_sentences(chunk_ids: Sequence[int], texts_en: Iterable[str | None]) -> list[tuple[int, str]]:
+    """(FAISS id, sentence) of the official English of these chunks: id = chunk id * 16 + j
+    (rag.sentences.split_english keeps at most 16), so a sentence's chunk is its id // 16."""
+    return [(cid * ENGLISH_SENTENCES + j, s) for cid, text in zip(chunk_ids, texts_en) if text
+            for j, s in enumerate(split_english(text))]
+
+
+def english_ids(chunk_ids: Sequence[int]) -> list[int]:
+    """Every English sentence id these chunks may have."""
+    return [cid * ENGLISH_SENTENCES + j for cid in chunk_ids for j in range(ENGLISH_SENTENCES)]
 
 
 def summary(config: dict[str, Any]) -> str:

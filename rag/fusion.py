@@ -1,8 +1,10 @@
-"""Hybrid fusion: one pure function over ranked lists of item ids."""
+"""Hybrid fusion: pure functions over ranked lists of item ids and their scores."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 from rag.errors import InputError
 
@@ -29,3 +31,22 @@ def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
             part = w / (k + rank) if mode == "rrf" else w * (1 - (rank - 1) / n)
             scores[item] = scores.get(item, 0.0) + part
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def bilingual(native: Mapping[int, float], english: Mapping[int, float], min_pairs: int = 3) -> dict[int, float]:
+    """One score per row from two views of it, for an English question: the cosine with the
+    Chinese text (`native`) and with its official English (`english`, translated rows only).
+
+    English-English cosines run higher than English-Chinese ones, so taken as they are the
+    English view would rank every translated row above every untranslated one. The English
+    scores are shifted down by the median gap over the rows scored both ways, then each row
+    keeps its better view. Fewer than `min_pairs` such rows: the gap is unknown, `native` is
+    returned as it is. Best first (ties by row)."""
+    both = english.keys() & native.keys()
+    if len(both) < min_pairs:
+        return dict(native)
+    gap = float(np.median([english[r] - native[r] for r in both]))
+    out = dict(native)
+    for row, score in english.items():
+        out[row] = max(out.get(row, -np.inf), score - gap)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -8,6 +8,7 @@ index/<name> -> .<name>.v-…/   (rag.buildlock: versions, the build lock, the a
   dense.faiss       chunk vectors ("passage: " + text), FAISS id = chunk id
   sentences.faiss   one vector per sentence, FAISS id = sentence id
   dense_en.faiss    English vectors ("passage: " + text_en) of the chunks with a translation
+  sentences_en.faiss  one vector per sentence of that English, FAISS id = chunk id * 16 + j
   bm25/, bm25_en/   jieba BM25 over the chunks, English BM25 over text_en (rag.lexical)
   columns/*.npy     per-chunk columns (rag.columns)
   null.npz          the null sample: a fixed sample of chunks with their sentence vectors, for
@@ -38,6 +39,7 @@ from rag.lexical import BM25, EnglishAnalyzer, Tokenizer
 from rag.protocols import VectorSearch
 from rag.records import Chunk, Document, SpeakerInfo
 from rag.store import ROLES, ChunkStore, sentence_key
+from rag.sentences import ENGLISH_SENTENCES
 from rag.vectors import DEFAULT_NPROBE, Allowed, VectorIndex
 from rag import vectors as vec
 from rag.integrity import (FORMAT_VERSION, artifacts, check_counts, check_files, check_format, check_model,
@@ -109,6 +111,7 @@ class Index:
     dense: VectorSearch  # rag.vectors.VectorIndex (FAISS); ids = chunk ids
     sentences: VectorSearch  # ids = sentence ids (columns.sent_chunk maps them to chunks)
     dense_en: VectorSearch | None  # English vectors of the chunks with a translation
+    sentences_en: VectorSearch | None  # their English sentences; id // ENGLISH_SENTENCES = chunk id
     bm25: BM25
     bm25_en: BM25 | None
     null: NullSample
@@ -251,6 +254,13 @@ class Index:
             return self._once("body_sentences", make)
         return make()
 
+    def sentence_en_filter(self, allowed: Allowed) -> Allowed:
+        """The English sentence ids of the allowed chunks (ids chunk * ENGLISH_SENTENCES + j)."""
+        make = lambda: Allowed.of(np.repeat(np.asarray(allowed.mask, dtype=bool), ENGLISH_SENTENCES))  # noqa: E731
+        if allowed is self.body():
+            return self._once("body_sentences_en", make)
+        return make()
+
     def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these sentence texts (stripped), for the ones the index holds."""
         keys = {sentence_key(t): t for t in texts}
@@ -309,7 +319,7 @@ def _open(version: Path, config: dict[str, Any], nprobe: int) -> Index:
                                 "rebuild it with `rag index --force`")
     return Index(path=version, config=config, store=ChunkStore(version / "store.sqlite"),
                  columns=Columns.load(version / "columns"), dense=dense, sentences=sentences,
-                 dense_en=vectors("dense_en"), bm25=_bm25(version / "bm25", Tokenizer()),
+                 dense_en=vectors("dense_en"), sentences_en=vectors("sentences_en"), bm25=_bm25(version / "bm25", Tokenizer()),
                  bm25_en=_bm25(version / "bm25_en", EnglishAnalyzer()) if (version / "bm25_en").is_dir() else None,
                  null=NullSample.load(version / "null.npz"))
 

@@ -97,6 +97,7 @@ def check_counts(index: Any) -> None:
         "dense": index.dense.ntotal,
         "sentence_vectors": index.sentences.ntotal,
         "dense_en": index.dense_en.ntotal if index.dense_en else 0,
+        "sentences_en": index.sentences_en.ntotal if index.sentences_en else 0,
         "bm25": len(index.bm25),
         "bm25_en": len(index.bm25_en) if index.bm25_en else 0,
         "english": int(np.count_nonzero(index.columns.en)),
@@ -104,6 +105,7 @@ def check_counts(index: Any) -> None:
     files = {"documents": "store.sqlite", "sources": "store.sqlite", "chunks": "store.sqlite",
              "sentences": "store.sqlite", "speakers": "store.sqlite", "live": "columns/order.npy",
              "dense": "dense.faiss", "sentence_vectors": "sentences.faiss", "dense_en": "dense_en.faiss",
+             "sentences_en": "sentences_en.faiss",
              "bm25": "bm25", "bm25_en": "bm25_en", "english": "columns/en.npy"}
     for name, n in have.items():
         if want.get(name) != n:

@@ -23,7 +23,7 @@ import numpy as np
 from rag import answer_types
 from rag.errors import InputError
 from rag.filters import check_filters, intent_filters, matches
-from rag.fusion import fuse
+from rag.fusion import bilingual, fuse
 from rag.glossary import Glossary
 from rag.index import Index
 from rag.lexical import has_cjk
@@ -32,6 +32,7 @@ from rag.relevance import Coverage, coverage
 from rag.query import (DocLookup, Gazetteer, QueryIntent, load_entities, parse_query, person_matchers,
                        scoring_text)
 from rag.records import Filters, Passage, SearchResult
+from rag.sentences import ENGLISH_SENTENCES
 from rag.text import check_text
 from rag.vectors import Allowed, dot
 
@@ -141,11 +142,11 @@ class Retriever:
             q = self.encoder.encode_queries([query])
             scores["dense"] = self._dense(q, allowed)
             scores["sentence"] = self._sentence(q, allowed)
-            if self._english(query, "dense_en") and self.index.dense_en is not None:
-                scores["dense_en"] = self._dense(q, allowed, english=True)
+            diagnostics["dense_stats"] = self._stats(q, scores)
+            if self._english(query, "dense_en"):
+                scores |= self._with_english(q, allowed, scores)
             for name, s in scores.items():
                 lists[name] = list(s)[:self.depth]
-            diagnostics["dense_stats"] = self._stats(q, scores)
         if self.mode == "bm25" or (self.mode == "hybrid" and has_cjk(query)):
             hits = self.index.bm25.search(query, self._k(len(self.index.bm25)), allowed=allowed.mask)
             lists["bm25"] = [row for row, _ in hits][:self.depth]
@@ -185,6 +186,28 @@ class Retriever:
                                                   live=self.index.sentences.ntotal, exhaustive=self.exhaustive)
         best: dict[int, float] = {}
         for chunk, score in zip(self.index.columns.sent_chunk[ids].tolist(), scores.tolist()):
+            best.setdefault(chunk, score)
+        return best
+
+    def _with_english(self, q: np.ndarray, allowed: Allowed, scores: dict[str, dict[int, float]]) -> dict[str, dict[int, float]]:
+        """English question: the official English as a list of its own (dense_en), and as a
+        second view of each translated chunk in the dense and sentence lists (rag.fusion.bilingual):
+        a long paragraph's answer is often one English sentence."""
+        out: dict[str, dict[int, float]] = {}
+        if self.index.dense_en is not None:
+            out["dense_en"] = self._dense(q, allowed, english=True)
+            out["dense"] = bilingual(scores["dense"], out["dense_en"])
+        if self.index.sentences_en is not None:
+            out["sentence"] = bilingual(scores["sentence"], self._sentence_en(q, allowed))
+        return out
+
+    def _sentence_en(self, q: np.ndarray, allowed: Allowed) -> dict[int, float]:
+        """chunk id -> its best English sentence's cosine, best first."""
+        index = self.index.sentences_en
+        ids, scores = index.search(q, self._k(index.ntotal), self.index.sentence_en_filter(allowed),
+                                   live=self.index.live_count * ENGLISH_SENTENCES, exhaustive=self.exhaustive)
+        best: dict[int, float] = {}
+        for chunk, score in zip((ids // ENGLISH_SENTENCES).tolist(), scores.tolist()):
             best.setdefault(chunk, score)
         return best
 

@@ -39,3 +39,35 @@ def split_sentences(text: str) -> list[str]:
     """Split into sentences, keeping each sentence's final punctuation. Joining the result gives
     back `text` exactly (nothing is dropped), except for whitespace-only pieces, which are omitted."""
     return [s for s in _SENTENCE.findall(text) if s.strip()]
+
+
+# --- English (the official translations) -----------------------------------------------------
+
+ENGLISH_SPLITTER_VERSION = "1"  # bump when split_english changes: the English sentence vectors depend on it
+ENGLISH_SENTENCES = 16  # at most this many per chunk (the rest joins the last): FAISS ids are chunk id * 16 + j
+
+# Words ending in a full stop that do not end a sentence (titles, references, Latin).
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st no nos para paras art arts vol vols p pp op cit "
+                           "e.g i.e etc cf al approx fig sect ch rev corr add amend jr sr".split())
+_EN_BREAK = re.compile(r"(?<=[.!?;])[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+
+
+def split_english(text: str, limit: int = ENGLISH_SENTENCES) -> list[str]:
+    """English sentences: a break after . ! ? or ; followed by space and a capital or a digit,
+    except after an abbreviation (Mr., No., para.), a lone initial (J. Smith) or a paragraph
+    number (`3. The Council`: the number stays with its sentence). At most `limit` pieces: the
+    rest is joined to the last. Stripped; empty pieces omitted."""
+    pieces, start = [], 0
+    for m in _EN_BREAK.finditer(text):
+        head = text[start:m.start()].rstrip()
+        word = re.search(r"([A-Za-z][A-Za-z.]*|\d+)\.$", head)
+        if word and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1
+                     or head == word.group(0)):
+            continue
+        pieces.append(text[start:m.end()].strip())
+        start = m.end()
+    pieces.append(text[start:].strip())
+    pieces = [p for p in pieces if p]
+    if len(pieces) > limit:
+        pieces = pieces[:limit - 1] + [" ".join(pieces[limit - 1:])]
+    return pieces

@@ -15,6 +15,7 @@ import pytest
 
 from rag import buildlock
 from rag import index as index_mod
+from rag.sentences import ENGLISH_SENTENCES
 from rag.build import build
 from rag.config import Settings
 from rag.errors import IndexBusyError, IndexCorruptError, IndexLoadError
@@ -181,6 +182,9 @@ def test_changing_and_removing_documents_removes_their_ids(corpus: Path, built: 
     assert len(encoder.embedded) < 10  # the unchanged chunks of the changed document come from the cache
     gone = {before[cid] for cid in set(before) - set(after)}
     assert gone and not gone & set(int(i) for i in index.dense.all_ids())
+    english_owners = set((index.sentences_en.all_ids() // ENGLISH_SENTENCES).tolist())
+    assert not gone & english_owners  # the English sentences left with their chunks
+    assert english_owners == set(int(i) for i in index.dense_en.all_ids())  # every translated chunk has some
     assert index.dense.ntotal == len(index.chunks) == config["n_chunks"]
     changed = index.chunks_of("S/PRST/2021/11")  # a changed document is re-added under new ids
     assert len(changed) >= len(old_prst) and all(after[c.id] > max(before.values()) for c in changed)

@@ -190,3 +190,15 @@ def test_an_explicit_speaker_filter_is_never_dropped(real_pipeline) -> None:
     result = real_pipeline.search("建议", 5, Filters(doc_ids=("S/2021/681",), speakers=("中国",)))
     assert not result.passages and "speaker_fallback" not in result.diagnostics
     assert result.diagnostics["message"]
+
+
+@pytest.mark.parametrize("question", [
+    "When did the Bureau meet the UNRWA Commissioner-General?",
+    "What did the Chair say the Bureau urged the Secretary-General to do in August?",
+])
+def test_one_english_sentence_of_a_long_translated_paragraph_finds_it(real_pipeline, question: str) -> None:
+    # the Chair's paragraph runs through a year of the Committee's work; the answer is one of
+    # its English sentences (rag.fusion.bilingual over the English sentence vectors)
+    top = real_pipeline.search(question, top_k=1).passages[0].chunk
+    assert (top.doc_id, top.speaker) == ("CEIRPP-413-2023-08-30", "主席")
+    assert "主席团" in top.text and "Bureau" in top.text_en

@@ -1,0 +1,43 @@
+"""rag.fusion: reciprocal rank fusion and the two-language view of a row."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import InputError
+from rag.fusion import bilingual, fuse
+
+
+def test_rrf_rewards_rows_ranked_high_in_several_lists() -> None:
+    fused = fuse({"a": [1, 2, 3], "b": [2, 3, 1]}, k=10)
+    assert [row for row, _ in fused] == [2, 1, 3]
+
+
+def test_a_weight_of_zero_silences_a_list() -> None:
+    fused = fuse({"a": [1, 2], "b": [2, 1]}, weights={"b": 0.0}, k=10)
+    assert [row for row, _ in fused] == [1, 2]
+
+
+def test_an_unknown_mode_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        fuse({"a": [1]}, mode="max")
+
+
+def test_the_english_view_is_shifted_by_the_median_gap_before_it_competes() -> None:
+    # rows 1-3 are translated: their English scores run 0.10 above the Chinese ones
+    native = {1: 0.80, 2: 0.78, 3: 0.76, 4: 0.79}
+    english = {1: 0.90, 2: 0.88, 3: 0.91}
+    merged = bilingual(native, english)
+    assert merged[3] == pytest.approx(0.81)  # its English sentence is its better view
+    assert merged[4] == 0.79  # the untranslated row keeps its place above row 2
+    assert list(merged) == [3, 1, 4, 2]
+
+
+def test_without_enough_rows_scored_both_ways_the_native_scores_stand() -> None:
+    native = {1: 0.8, 2: 0.7}
+    assert bilingual(native, {1: 0.95, 5: 0.99}) == native
+
+
+def test_a_translated_row_outside_the_native_candidates_joins_the_list() -> None:
+    merged = bilingual({1: 0.8, 2: 0.7, 3: 0.6}, {1: 0.9, 2: 0.8, 3: 0.7, 9: 0.95})
+    assert 9 in merged and merged[9] == pytest.approx(0.85)
