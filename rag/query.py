@@ -195,13 +195,16 @@ def find_doc_types(text: str) -> tuple[str, ...]:
 # Only these may be answered from headings and front matter (chunk role heading | front_matter).
 STRUCTURE_RE = re.compile(
     r"议程|议题|目录|标题|题目|主持|主席是谁|谁(?:担任|是)?主席|谁主持|在哪里举行|何时举行|举行的?(?:时间|地点)|"
-    r"几点(?:开会|散会|宣布开会)|开会|散会|会议地点|"
+    r"几点(?:开会|散会|宣布开会|开始|结束)|开会|散会|会议地点|"
+    # which document a letter or report is: its title block and symbol
+    r"文号|哪(?:一)?(?:份|个)文件|\bwhich document\b|\bdocument symbol\b|"
     # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
     r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|何时通过|哪一?天通过|通过(?:的)?(?:日期|时间)|全体会议|"
     r"\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|\bplenary meeting\b|"
     r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
-    r"\bcalled to order\b|\brose at\b|\badjourned\b", re.I)
+    r"\bcalled to order\b|\brose at\b|\badjourned\b|"
+    r"\bwhat time did .{0,60}\b(?:start|begin|open|close|end)\b|\bwhen did the meeting (?:start|begin|open|close|end)\b", re.I)
 
 
 def asks_structure(question: str) -> bool:

@@ -417,3 +417,20 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     assert all(by.values()), by
     assert lookup.find(find_refs("第9999号决议")[0]) == []
     assert parse_query("第2518号决议要求什么？", lookup, SPEAKERS).doc_ids == parse_query("第2518号决议要求什么？", DOCS, SPEAKERS).doc_ids
+
+
+@pytest.mark.parametrize("question, structural", [
+    ("会议议程上有什么项目？", True),
+    ("会议是几点开始的？", True),
+    ("What time did the meeting begin?", True),
+    ("When did the meeting close?", True),
+    ("这封信的文号是什么？", True),
+    ("Which document is the note verbale from Ukraine?", True),
+    ("Who chaired the meeting?", True),
+    ("中国代表说了什么？", False),
+    ("What did Kenya say about technology?", False),
+    ("When did the Council adopt the presidential statement?", False),
+])
+def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
+    from rag.query import asks_structure
+    assert asks_structure(question) is structural

@@ -76,6 +76,17 @@ def test_headings_are_ranked_only_for_questions_about_structure(index) -> None:
     assert any(p.chunk.role != "body" for p in structural.passages)
 
 
+def test_a_structure_question_about_a_speaker_keeps_the_title_blocks_of_their_documents(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    ukraine = Filters(speakers=("乌克兰",))
+    rows = np.flatnonzero(retriever._allowed(ukraine, True).mask)
+    chunks = index.get_chunks(rows.tolist())
+    assert {c.doc_id for c in chunks} == {"NV-2023-04-26-Ukraine-UNHCR-ExCom"}
+    assert any(c.role != "body" and not c.speaker for c in chunks)  # the note's title block
+    plain = index.get_chunks(np.flatnonzero(retriever._allowed(ukraine, False).mask).tolist())
+    assert plain and all(c.role == "body" and c.speaker for c in plain)
+
+
 def test_candidates_match_the_exhaustive_search_on_a_small_index(index) -> None:
     fast = Retriever(index, HashEncoder())  # 300 candidates per list
     exact = Retriever(index, HashEncoder(), exhaustive=True)
