@@ -36,15 +36,21 @@ ADDRESSEE_ZH = re.compile(r"(?:请|要求|呼吁|敦促|促请|吁请|鼓励|邀
 ADDRESSEE_EN = re.compile(
     r"\b(?:requests?|requested|asks?|asked|calls?\s+(?:up)?on|called\s+(?:up)?on|urges?|urged|"
     r"encourages?|encouraged|invites?|invited|directs?|directed|addressed\s+to|submitted\s+to|"
-    r"sent\s+to|letters?\s+to|notes?\s+verbales?\s+to|reports?\s+to|reported\s+to)\s+(?:of\s+)?(?:the\s+)?$",
+    r"sent\s+to|letters?\s+to|notes?\s+verbales?\s+to|reports?\s+to|reported\s+to|writes?\s+to|wrote\s+to|"
+    r"written\s+to)\s+(?:of\s+)?(?:the\s+)?$",
     re.I)
 # Verbs that take the name as their object: 决议欢迎秘书长…, the Council commends the Secretary-General.
 OBJECT_ZH = re.compile(r"(?:欢迎|赞赏|感谢|赞扬|称赞|表彰|支持|谴责|回顾|注意到|关切|批评|祝贺|反对|承认|确认|援助|"
-                       r"帮助|协助|制裁|指责|提及|选举|任命)\s*$")
+                       r"帮助|协助|制裁|指责|提及|选举|任命|会见|会晤|接见|拜会|访问)\s*了?\s*$")
 OBJECT_EN = re.compile(
     r"\b(?:welcome[sd]?|commend(?:s|ed)?|thank(?:s|ed)?|support(?:s|ed)?|condemn(?:s|ed)?|recall(?:s|ed)?|"
     r"acknowledge[sd]?|praise[sd]?|congratulate[sd]?|criticiz(?:e|es|ed)|oppose[sd]?|help(?:s|ed)?|"
-    r"assist(?:s|ed)?|blame[sd]?|note[sd]?|elect(?:s|ed)?|appoint(?:s|ed)?)\s+(?:the\s+)?$", re.I)
+    r"assist(?:s|ed)?|blame[sd]?|note[sd]?|elect(?:s|ed)?|appoint(?:s|ed)?|meet(?:s)?|met|visit(?:s|ed)?|"
+    r"receive[sd]?|host(?:s|ed)?)\s+(?:the\s+)?$", re.I)
+# An official named by office and state (`the Minister for Foreign Affairs of X`, `the Permanent
+# Representative of X`): the verb before the title decides the state's part, so the title is
+# looked through (a letter `from the Permanent Representative of India` is still India's).
+OFFICIAL_OF = re.compile(r"\b(?:the\s+)?[A-Z][\w-]*\s+(?:(?:[A-Z][\w-]*|for|and|on)\s+){0,7}of\s+(?:the\s+)?$")
 # What the question is about: 对/关于/有关/就 X; X问题, X局势; about/regarding/on X; the question of X.
 TOPIC_BEFORE = re.compile(
     r"(?:对于|对|关于|有关|就|针对|涉及|\babout|\bregarding|\bconcerning|\btowards?|\bagainst|\bon|\bfor|"
@@ -79,9 +85,10 @@ def role_of(text: str, span: Span, first_speaker_end: int | None) -> str:
     after = text[span.end:span.end + _WINDOW]
     if AGENT_BEFORE.search(before):
         return "speaker"
-    if ADDRESSEE_ZH.search(before) or ADDRESSEE_EN.search(before):
+    acting = OFFICIAL_OF.sub("", text[max(0, span.start - 3 * _WINDOW):span.start])[-_WINDOW:]
+    if ADDRESSEE_ZH.search(before) or ADDRESSEE_EN.search(acting):
         return "addressee"
-    if OBJECT_ZH.search(before) or OBJECT_EN.search(before):
+    if OBJECT_ZH.search(before) or OBJECT_EN.search(acting):
         return "object"
     own_speech = bool(SPEECH_AFTER.search(after))
     if (TOPIC_BEFORE.search(before) or TOPIC_AFTER.search(after)) and not own_speech:

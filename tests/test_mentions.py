@@ -29,7 +29,14 @@ def roles(question: str) -> tuple[list[str], list[str]]:
     ("决议欢迎秘书长呼吁什么？", [], ["秘书长"]),
     ("The resolution commends the Secretary-General for what?", [], ["秘书长"]),
     ("决议赞赏非洲联盟做了什么？", [], ["非洲联盟"]),
+    # objects through an official's title; met, visited, hosted
+    ("When did the Bureau meet the Minister for Foreign Affairs of the State of Palestine?", [], ["巴勒斯坦国"]),
+    ("委员会主席团会见了巴勒斯坦国哪位部长？", [], ["巴勒斯坦国"]),
+    ("When did Kenya host the Secretary-General?", ["肯尼亚"], ["秘书长"]),
+    # a title names its state's official: the letter from the Permanent Representative of India
+    ("What did the letter from the Permanent Representative of India propose?", ["印度"], []),
     # addressees
+    ("Why did Ukraine write to the Secretary-General?", ["乌克兰"], ["秘书长"]),
     ("给秘书长的普通照会请求什么？", [], ["秘书长"]),
     ("What did Ukraine ask of the Secretary-General?", ["乌克兰"], ["秘书长"]),
     # explicit agents are speakers even after a preposition
