@@ -7,6 +7,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from rag.query import QueryIntent, SpeakerRef
 from rag.records import Answer, Filters, SearchResult
 from rag.retrieve import Retriever
 from rag.text import check_text
+from rag.unheld import asks_its_text, mentioning
 
 
 
@@ -109,17 +111,20 @@ class Pipeline:
         refusal = self._refusal(question, intent)
         if refusal:
             return refusal
+        filters, notes = self._unheld(intent, filters)
         result = self.retriever.search(question, top_k, filters, intent=intent)
         refusal = self._unsupported(question, intent, result)
         if refusal:
             return refusal
         answer = self._compose(question, intent.lang, result.passages, mode)
-        text, notes = answer.answer, {}
+        text = answer.answer
+        if notes and answer.answerable:  # the named document is not held: say so first
+            text = f"{notes['note']}\n{text}"
         missing = [s.canonical if intent.lang == "zh" else s.en for s in self._absent(intent)]
         if missing and answer.answerable:  # "China and Brazil": answer for China, say Brazil is absent
-            notes["note"] = absent_speaker_message(intent.lang, ("、" if intent.lang == "zh" else ", ")
-                                                   .join(missing), "", [])
-            text = f"{text}\n{notes['note']}"
+            absent = absent_speaker_message(intent.lang, ("、" if intent.lang == "zh" else ", ").join(missing), "", [])
+            notes["note"] = f"{notes['note']}\n{absent}" if notes else absent
+            text = f"{text}\n{absent}"
         return Answer(answer.question, text, answer.answerable, answer.citations,
                       dict(result.diagnostics) | answer.diagnostics | notes)
 
@@ -194,10 +199,12 @@ class Pipeline:
     def _refusal(self, question: str, intent: QueryIntent) -> Answer | None:
         """Abstain at once when the question names a document or speaker the corpus lacks."""
         diagnostics = {"intent": intent.to_dict()}
-        if intent.unknown_symbols and not intent.doc_ids:
+        if intent.unknown_symbols and not intent.doc_ids and (
+                any(asks_its_text(question, s) for s in intent.unknown_symbols)
+                or not self._mentioning(intent.unknown_symbols)):
             held = [d.symbol or d.title_zh for d in self.documents]
             msg = absent_document_message(intent.lang, "、".join(intent.unknown_symbols), held)
-            mentions = self._mentions(intent.unknown_symbols)
+            mentions = self._names(self._mentioning(intent.unknown_symbols))
             if mentions:
                 msg += (f"提到它的文件：{'、'.join(mentions)}。" if intent.lang == "zh"
                         else f" It is mentioned in: {'; '.join(mentions)}.")
@@ -238,12 +245,28 @@ class Pipeline:
             out.append(ref)
         return out
 
-    def _mentions(self, symbols: Sequence[str]) -> list[str]:
-        """Documents whose text names one of these symbols (by its number: 2589, PV.9999)."""
-        needles = [m.group(1) for s in symbols
-                   for m in [re.search(r"(?:RES/|PV\.|PRST/)?(\d{3,}(?:/\d+)?)", s)] if m]
-        found = {doc_id for n in needles for doc_id in self.index.mentioning(n)}
-        return [d.symbol or d.title_zh for d in self.documents if d.id in found]
+    def _unheld(self, intent: QueryIntent, filters: Filters | None) -> tuple[Filters | None, dict]:
+        """A named document the corpus does not hold, asked about as the held documents speak of
+        it (rag.unheld; `_refusal` has refused the rest): search the documents that name it, and
+        a note that says so."""
+        if not intent.unknown_symbols or intent.doc_ids:
+            return filters, {}
+        docs = self._mentioning(intent.unknown_symbols)
+        symbols = "、".join(intent.unknown_symbols)
+        names = self._names(docs)
+        note = (f"现有文件中没有{symbols}；以下回答出自提到它的文件：{'、'.join(names)}。" if intent.lang == "zh"
+                else f"{symbols} is not among the documents held; this answer comes from the documents "
+                     f"that mention it: {'; '.join(names)}.")
+        filters = filters or Filters()
+        if not filters.doc_ids:
+            filters = replace(filters, doc_ids=tuple(docs))
+        return filters, {"note": note, "unheld": list(intent.unknown_symbols)}
+
+    def _mentioning(self, symbols: Sequence[str]) -> list[str]:
+        return self.index.memo(("mentioning", tuple(symbols)), lambda: mentioning(self.index, symbols))
+
+    def _names(self, doc_ids: Sequence[str]) -> list[str]:
+        return [d.symbol or d.title_zh for d in self.documents if d.id in set(doc_ids)]
 
     def _where(self, intent: QueryIntent) -> str | None:
         """The document a speaker question is about: the one named, else none (every document)."""

@@ -39,7 +39,7 @@ class SpeakerRef:
 
 @dataclass(frozen=True)
 class _Ref:
-    kind: str  # res | pv | mtg | sym
+    kind: str  # res | sres (numbered by session) | pv | mtg | sym
     number: int | None
     year: int | None
     symbol: str | None  # normalized full symbol for kind "sym"
@@ -47,11 +47,31 @@ class _Ref:
     end: int
 
     def display(self) -> str:
+        """How a message names it: a full symbol only where the question gave one (a resolution
+        numbered by session, `resolution 2023/1`, is shown as written: its organ is unknown)."""
         if self.kind == "res":
             return f"S/RES/{self.number}" + (f" ({self.year})" if self.year else "")
         if self.kind == "pv":
             return f"S/PV.{self.number}"
         return self.symbol or ""
+
+    @property
+    def session_number(self) -> str | None:
+        """`2023/18` of a resolution numbered by session."""
+        m = re.search(r"\d+\s*/\s*\d+", self.symbol or "") if self.kind == "sres" else None
+        return re.sub(r"\s", "", m.group()) if m else None
+
+    def same(self, other: _Ref) -> bool:
+        """Do both name the same document? (A resolution without its year names it in any year.)"""
+        if self.kind != other.kind:
+            return False
+        if self.kind == "res":
+            return self.number == other.number and (None in (self.year, other.year) or self.year == other.year)
+        if self.kind in ("pv", "mtg"):
+            return self.number == other.number
+        if self.kind == "sres":
+            return self.session_number == other.session_number
+        return self.symbol == other.symbol
 
 
 _YEAR = r"(?:\s*\(\s*((?:19|20)\d\d)\s*\))?"
@@ -59,6 +79,9 @@ REF_PATTERNS = (
     ("res", re.compile(r"(?<![A-Za-z0-9/])S\s*/\s*RES\s*/\s*(\d+)" + _YEAR, re.I)),
     ("pv", re.compile(r"(?<![A-Za-z0-9/])S\s*/\s*PV\s*\.\s*(\d+)()", re.I)),
     ("sym", SYMBOL_RE),
+    # a resolution numbered by session (ECOSOC 2023/18, General Assembly 77/247): no organ prefix
+    ("sres", re.compile(r"第\s*(\d{1,4}\s*/\s*\d{1,4})\s*号\s*决议")),
+    ("sres", re.compile(r"\bresolutions?\s+(?:No\.\s*)?(\d{1,4}\s*/\s*\d{1,4})\b", re.I)),
     ("res", re.compile(r"第\s*(\d+)" + _YEAR + r"\s*号\s*决议")),
     ("res", re.compile(r"\bresolutions?\s+(?:No\.\s*)?(\d+)" + _YEAR, re.I)),
     # Security Council meetings are numbered in the thousands: 第3次会议 is no symbol
@@ -83,6 +106,8 @@ def find_refs(question: str) -> list[_Ref]:
                 continue
             if kind == "sym":
                 refs.append(_Ref("sym", None, None, canonical_symbol(m.group()), m.start(), m.end()))
+            elif kind == "sres":
+                refs.append(_Ref("sres", None, None, " ".join(m.group().split()), m.start(), m.end()))
             else:
                 year = int(m.group(2)) if m.group(2) else None
                 refs.append(_Ref(kind, int(m.group(1)), year, None, m.start(), m.end()))
@@ -105,6 +130,7 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
 
 
 _RES_SYMBOL = re.compile(r"S/RES/(\d+)(?: \((\d{4})\))?")
+_SESSION_RES_SYMBOL = re.compile(r"[A-Z]+/RES/(\d+/\d+)")
 
 
 @dataclass(frozen=True)
@@ -117,6 +143,7 @@ class DocLookup:
     by_symbol: dict[str, tuple[int, ...]]
     by_meeting: dict[int, tuple[int, ...]]
     by_resolution: dict[int, tuple[tuple[int, int | None], ...]]  # number -> (position, year)
+    by_session: dict[str, tuple[int, ...]]  # `2023/18` -> positions (E/RES/2023/18)
     ids: tuple[str, ...]
     long_ids: tuple[str, ...]
 
@@ -125,23 +152,29 @@ class DocLookup:
         by_symbol: dict[str, list[int]] = {}
         by_meeting: dict[int, list[int]] = {}
         by_resolution: dict[int, list[tuple[int, int | None]]] = {}
+        by_session: dict[str, list[int]] = {}
         for i, doc in enumerate(documents):
             for symbol in dict.fromkeys(canonical_symbol(s) for s in (doc.symbol, doc.id) if s):
                 by_symbol.setdefault(symbol, []).append(i)
                 m = _RES_SYMBOL.fullmatch(symbol)
                 if m:
                     by_resolution.setdefault(int(m.group(1)), []).append((i, int(m.group(2)) if m.group(2) else None))
+                m = _SESSION_RES_SYMBOL.fullmatch(symbol)
+                if m:
+                    by_session.setdefault(m.group(1), []).append(i)
             if doc.meeting is not None:
                 by_meeting.setdefault(doc.meeting, []).append(i)
         ids = tuple(d.id for d in documents)
         freeze = lambda d: {k: tuple(dict.fromkeys(v)) for k, v in d.items()}  # noqa: E731
-        return cls(freeze(by_symbol), freeze(by_meeting), freeze(by_resolution), ids,
+        return cls(freeze(by_symbol), freeze(by_meeting), freeze(by_resolution), freeze(by_session), ids,
                    tuple(i for i in ids if len(i) > 8))
 
     def find(self, ref: _Ref) -> list[str]:
         """Ids of the documents a reference names, in manifest order."""
         if ref.kind == "sym":
             hits = set(self.by_symbol.get(ref.symbol or "", ()))
+        elif ref.kind == "sres":
+            hits = set(self.by_session.get(ref.session_number or "", ()))
         elif ref.kind in ("pv", "mtg"):
             hits = set(self.by_meeting.get(ref.number or 0, ()))
             if ref.kind == "pv":

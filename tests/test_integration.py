@@ -202,3 +202,17 @@ def test_one_english_sentence_of_a_long_translated_paragraph_finds_it(real_pipel
     top = real_pipeline.search(question, top_k=1).passages[0].chunk
     assert (top.doc_id, top.speaker) == ("CEIRPP-413-2023-08-30", "主席")
     assert "主席团" in top.text and "Bureau" in top.text_en
+
+
+def test_a_document_the_corpus_only_mentions_is_answered_from_the_mention_and_says_so(real_pipeline) -> None:
+    answer = real_pipeline.ask("Who mentioned General Assembly resolution 77/247?")
+    assert answer.answerable and answer.answer.startswith("resolution 77/247 is not among the documents held")
+    assert {c.chunk.doc_id for c in answer.citations} == {"CEIRPP-413-2023-08-30"}
+    assert any("77/247" in c.chunk.text for c in answer.citations)
+
+
+def test_a_question_for_an_unheld_documents_own_text_is_refused_naming_who_mentions_it(real_pipeline) -> None:
+    answer = real_pipeline.ask("大会第77/247号决议要求国际法院做什么？")
+    assert not answer.answerable and not answer.citations
+    assert answer.answer.startswith("现有文件中没有第77/247号决议")
+    assert "提到它的文件：巴勒斯坦人民行使不可剥夺权利委员会第413次会议简要记录" in answer.answer
