@@ -32,13 +32,23 @@ TYPES = (
         "quantity",
         re.compile(rf"多少|几[个名次人项]|多大|百分之|比例|\bhow (?:many|much)\b|what (?:percentage|share|number)",
                    re.I),
-        re.compile(rf"\d+(?:\.\d+)?\s*(?:%|％|名|个|万|亿|人|剂|次|项|架|国)|百分之|[{_NUM}]+[万千百]")),
+        re.compile(rf"\d+(?:\.\d+)?\s*(?:%|％|名|个|万|亿|人|剂|次|项|架|国)|百分之|[{_NUM}]+[万千百]|"
+                   rf"[{_NUM}]分之[{_NUM}]|半数|一半")),
     AnswerType(
         "enumeration",
         re.compile(rf"哪些|哪几|几点|[{_NUM}]点|哪[{_NUM}]个|什么建议|what (?:points|recommendations|"
                    r"proposals|steps|measures|objectives|goals|priorities)|which (?:points|objectives|goals)",
                    re.I),
         re.compile(rf"[{_NUM}\d]+(?:点|个目标|项建议|项原则)|第一[，,、：:]|首先[，,]|一是")),
+    # how a resolution or decision was adopted: its front matter says on whose recommendation and
+    # at which plenary meeting (`[根据欧洲经济委员会的建议(E/2023/15/Add.1)通过]`, `第43次全体会议`)
+    AnswerType(
+        "adoption",
+        re.compile(r"根据(?:谁|哪个|哪些|什么|.{0,20}的)建议|哪(?:一)?次(?:全体)?会议上?通过|第几次全体会议|"
+                   r"\bon (?:the|whose) recommendation\b|\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|"
+                   r"\bplenary meeting\b", re.I),
+        re.compile(r"根据[^。\n]{1,60}的建议[^。\n]{0,30}通过|第\d+次全体会议|\bon the recommendation of\b|"
+                   r"\bplenary meeting\b", re.I)),
 )
 
 _ORDINAL_Q = re.compile(rf"第([{_NUM}])[点个项条]|\b(first|second|third|fourth|fifth) (?:point|element|pillar|objective|goal)\b", re.I)
