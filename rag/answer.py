@@ -78,6 +78,14 @@ def absent_speaker_message(lang: str, speaker: str, where: str, present: Sequenc
             else f"The documents held contain no statement by {speaker}.")
 
 
+def unmentioned_message(lang: str, names: Sequence[str]) -> str:
+    """'The documents held do not mention UNCITRAL.'"""
+    _check_lang(lang)
+    if lang == "zh":
+        return f"现有文件没有提到{'、'.join(names)}。"
+    return f"The documents held do not mention {'; '.join(names)}."
+
+
 def absent_document_message(lang: str, reference: str, available: Sequence[str]) -> str:
     """'S/PV.9999 is not in the corpus; it holds: …' (`available`: symbols or titles)."""
     _check_lang(lang)

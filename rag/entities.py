@@ -125,6 +125,10 @@ class Gazetteer:
         ent = self._by_zh.get(zh)
         return ent.en_name() if ent else None
 
+    def entity(self, zh: str) -> Entity | None:
+        """The entity a Chinese name as written names (short form, record form or alias)."""
+        return self._by_zh.get(zh)
+
     def zh_names(self, zh: str) -> tuple[str, ...]:
         """All Chinese names of the entity named `zh` as written ('联合王国' -> 英国, 联合王国, ...); ()
         for a name no table holds."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag import index as index_mod
 from rag.answer import (abstain, absent_document_message, absent_speaker_message,
-                        compose_extractive)
+                        compose_extractive, unmentioned_message)
 from rag.embed import encoder_for
 from rag.config import Settings
 from rag.errors import ConfigError, InputError
@@ -24,6 +24,7 @@ from rag.prompts import PROMPTS_DIR
 from rag.protocols import Encoder
 from rag.query import QueryIntent, SpeakerRef
 from rag.records import Answer, Filters, SearchResult
+from rag.relevance import unmentioned
 from rag.retrieve import Retriever
 from rag.text import check_text
 from rag.unheld import asks_its_text, mentioning
@@ -218,7 +219,20 @@ class Pipeline:
             place = where or ("现有文件" if intent.lang == "zh" else "the documents held")
             msg = absent_speaker_message(intent.lang, missing, place, present)
             return abstain(question, intent.lang, msg, diagnostics | {"reason": "absent speaker"})
+        unmentioned = self._unmentioned(question, intent)
+        if unmentioned:
+            gaz = self.retriever.gazetteer
+            names = [n if intent.lang == "zh" or not gaz.entity(n) else gaz.entity(n).en for n in unmentioned]
+            return abstain(question, intent.lang, unmentioned_message(intent.lang, names),
+                           diagnostics | {"reason": "not mentioned", "unmentioned": unmentioned})
         return None
+
+    def _unmentioned(self, question: str, intent: QueryIntent) -> list[str]:
+        """Bodies and titles the question names that no held document mentions (rag.relevance)."""
+        gaz = self.retriever.gazetteer
+        names = [r.canonical for r in intent.speakers if not r.present] + list(intent.non_speakers)
+        entities = [e for e in map(gaz.entity, names) if e is not None]
+        return unmentioned(question, entities, self.index.names)
 
     def _not_there(self, question: str, intent: QueryIntent, diagnostics: dict[str, Any]) -> Answer:
         """The question's speaker speaks in the corpus, but not in the documents the filters keep."""

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.entities import Entity
 from rag.lexical import DATA, BM25, has_cjk
+from rag.text import nfkc
 
 QUESTION_WORDS_FILE = DATA / "question_words.txt"
 
@@ -85,3 +88,19 @@ def _asks(token: str, words: frozenset[str]) -> bool:
 def _idf(df: int, n: int) -> float:
     """BM25's (Lucene) idf, as rag.lexical.BM25 scores with."""
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+# Bodies a question may be about; states and persons are handled as speakers (rag.pipeline._absent).
+BODY_KINDS = ("organ", "office", "organization")
+_TITLE = re.compile(r"《([^《》]{2,60})》")
+
+
+def unmentioned(question: str, entities: Iterable[Entity], mentioned: Callable[[set[str]], bool]) -> list[str]:
+    """What the question names that no held document mentions: a UN body, office or organization
+    (by any of its Chinese names) or a title in 《》 (a treaty, a report). A question about
+    UNCITRAL's model laws or 《生物多样性公约》 is outside a corpus that never names them, however
+    many of its other words the corpus holds (`coverage` cannot see that). `mentioned`: does some
+    chunk hold one of these names (rag.index.Index.names). Chinese names, in question order."""
+    out = [e.canonical for e in entities if e.kind in BODY_KINDS and not mentioned(set(e.zh_names()))]
+    out += [t for t in _TITLE.findall(nfkc(question)) if not mentioned({t})]
+    return list(dict.fromkeys(out))

@@ -72,15 +72,21 @@ class Retriever:
         if self.mode not in MODES:
             raise InputError(f"unknown retrieval mode {self.mode!r}; expected one of {MODES}")
 
-    def understand(self, query: str) -> QueryIntent:
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The entity tables, loaded on first use."""
         with self._lock:
             if self._gazetteer is None:
                 self._gazetteer = load_entities()
+            return self._gazetteer
+
+    def understand(self, query: str) -> QueryIntent:
+        gazetteer = self.gazetteer
         speakers = self.index.memo("speaker_infos", lambda: list(dict.fromkeys(
             info for _, _, info in self.index.speakers() if info)))
         lookup = self.index.memo("doc_lookup", lambda: DocLookup.of(self.index.documents))
-        people = self.index.memo("people", lambda: person_matchers(speakers, self._gazetteer))
-        return parse_query(query, lookup, speakers, self._gazetteer, people)
+        people = self.index.memo("people", lambda: person_matchers(speakers, gazetteer))
+        return parse_query(query, lookup, speakers, gazetteer, people)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:

@@ -216,3 +216,22 @@ def test_a_question_for_an_unheld_documents_own_text_is_refused_naming_who_menti
     assert not answer.answerable and not answer.citations
     assert answer.answer.startswith("现有文件中没有第77/247号决议")
     assert "提到它的文件：巴勒斯坦人民行使不可剥夺权利委员会第413次会议简要记录" in answer.answer
+
+
+@pytest.mark.parametrize("question, message", [
+    ("What did the Security Council say about WIPO?",
+     "The documents held do not mention World Intellectual Property Organization."),
+    ("《联合国海洋法公约》的缔约国有哪些义务？", "现有文件没有提到联合国海洋法公约。"),
+])
+def test_a_body_or_title_no_document_mentions_is_refused(real_pipeline, question: str, message: str) -> None:
+    answer = real_pipeline.ask(question)
+    assert not answer.answerable and answer.answer == message
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("主席团何时会见了近东救济工程处主任专员？", "CEIRPP-413-2023-08-30"),
+    ("捍卫《联合国宪章》之友小组对单方面强制性措施说了什么？", "LTR-2023-07-20-Group-of-Friends-Charter"),
+])
+def test_a_body_or_title_the_documents_mention_is_answered(real_pipeline, question: str, doc: str) -> None:
+    answer = real_pipeline.ask(question)
+    assert answer.answerable and answer.citations[0].chunk.doc_id == doc

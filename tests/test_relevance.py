@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rag.lexical import BM25, EnglishAnalyzer
-from rag.relevance import coverage, question_words
+from rag.entities import load_entities
+from rag.relevance import coverage, question_words, unmentioned
 
 ZH = ["维和人员的安全和安保至关重要。", "安理会欢迎秘书长的报告。", "新技术可以提高维和行动的效率。"]
 EN = ["Peacekeepers face threats from improvised explosive devices.",
@@ -64,3 +65,14 @@ def test_a_question_word_glued_to_its_noun_is_not_content(zh: BM25) -> None:
     c = coverage("议程包括哪些项目？", zh)
     assert "项目" in c.content
     assert all(not t.startswith("哪些") for t in c.content)
+
+
+def test_bodies_and_titles_no_held_text_names_are_reported() -> None:
+    gaz = load_entities()
+    corpus = "近东救济工程处主任专员介绍了情况。各国应遵守《联合国宪章》。"
+    mentioned = lambda names: any(n in corpus for n in names)  # noqa: E731
+    entities = [gaz.entity(n) for n in ("世界知识产权组织", "近东救济工程处", "中国", "安全理事会")]
+    question = "《联合国宪章》和《生物多样性公约》对世界知识产权组织、近东救济工程处、中国和安全理事会说了什么？"
+    # a state is never reported here (states are speakers: rag.pipeline._absent)
+    assert unmentioned(question, entities, mentioned) == ["世界知识产权组织", "安全理事会", "生物多样性公约"]
+    assert unmentioned("近东救济工程处说了什么？", [gaz.entity("近东救济工程处")], mentioned) == []
