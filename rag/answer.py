@@ -19,7 +19,6 @@ something.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +28,7 @@ from rag.errors import InputError
 from rag.kinds import WRITTEN_KINDS
 from rag.entities import load_entities
 from rag.records import Answer, Passage
-from rag.sentences import split_sentences
+from rag.sentences import split_english, split_sentences
 
 LANGS = ("zh", "en")
 # A non-best sentence is quoted only when its score reaches this share of the best score: keeps
@@ -241,9 +240,6 @@ def quote_group(text: str, group: Sequence[Sentence]) -> tuple[str, list[str]]:
     return "……".join(f"“{q}”" for q in pieces), pieces
 
 
-_EN_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[\"“(A-Z0-9])")
-
-
 def official_english(question: str, p: Passage, tokenizer: TokenizerLike,
                      sentence_score: SentenceScore | None) -> str | None:
     """The sentence of the passage's official English (`text_en`) that best answers the question,
@@ -251,7 +247,7 @@ def official_english(question: str, p: Passage, tokenizer: TokenizerLike,
     text = p.chunk.text_en
     if not text or not text.strip():
         return None
-    sentences = [s.strip() for s in _EN_SENTENCE_END.split(text) if s.strip()]
+    sentences = split_english(text)  # the index's English sentences: their vectors are stored
     scores = score_sentences(question, sentences, tokenizer, sentence_score)
     return sentences[max(range(len(sentences)), key=lambda i: (scores[i], -i))]
 

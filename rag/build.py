@@ -17,7 +17,7 @@ import platform
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -178,7 +178,8 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
                 new["dense"] += [(i, r.chunk.text) for i, r in zip(added.chunk_ids, rows)]
                 new["sentences"] += list(zip(added.sentence_ids, (s for r in rows for s in r.sentences)))
                 new["dense_en"] += [(i, r.chunk.text_en) for i, r in zip(added.chunk_ids, rows) if r.tokens_en is not None]
-                new["sentences_en"] += english_sentences(added.chunk_ids, (r.chunk.text_en for r in rows))
+                new["sentences_en"] += [(cid * ENGLISH_SENTENCES + j, t) for cid, r in zip(added.chunk_ids, rows)
+                                        for j, t in enumerate(r.sentences_en)]
         writer.order([d.id for d in documents])
         counts = writer.finish()
         columns = Columns.from_store(tmp / "store.sqlite")
@@ -220,13 +221,6 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
     if notify:
         notify(summary(config))
     return config
-
-
-def english_sentences(chunk_ids: Sequence[int], texts_en: Iterable[str | None]) -> list[tuple[int, str]]:
-    """(FAISS id, sentence) of the official English of these chunks: id = chunk id * 16 + j
-    (rag.sentences.split_english keeps at most 16), so a sentence's chunk is its id // 16."""
-    return [(cid * ENGLISH_SENTENCES + j, s) for cid, text in zip(chunk_ids, texts_en) if text
-            for j, s in enumerate(split_english(text))]
 
 
 def english_ids(chunk_ids: Sequence[int]) -> list[int]:
@@ -281,7 +275,8 @@ class Preparer:
     def __call__(self, chunk: Chunk) -> ChunkRow:
         tokens, holds, sentences = self._text(chunk.text)
         tokens_en = self._english(chunk.text_en) if chunk.text_en else None
-        return ChunkRow(chunk, tokens, tokens_en, holds, sentences)
+        sentences_en = split_english(chunk.text_en) if chunk.text_en else []
+        return ChunkRow(chunk, tokens, tokens_en, holds, sentences, sentences_en)
 
 
 # ------------------------------------------------------------------ artifacts

@@ -262,13 +262,15 @@ class Index:
         return make()
 
     def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of these sentence texts (stripped), for the ones the index holds."""
+        """Stored vectors of these sentence texts (stripped), Chinese or official English, for the
+        ones the index holds."""
         keys = {sentence_key(t): t for t in texts}
-        ids = self.store.sentence_ids(list(keys))
-        if not ids:
-            return {}
-        found = self.sentences.vectors(list(ids.values()))
-        return {keys[k]: v for k, v in zip(ids, found)}
+        out: dict[str, np.ndarray] = {}
+        for table, vectors in (("sentences_en", self.sentences_en), ("sentences", self.sentences)):
+            ids = self.store.sentence_ids(list(keys), table) if vectors is not None else {}
+            if ids:
+                out |= {keys[k]: v for k, v in zip(ids, vectors.vectors(list(ids.values())))}
+        return out
 
     def close(self) -> None:
         for part in (self.dense, self.bm25):  # another store's connection (rag.milvus_store)

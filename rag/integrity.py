@@ -16,7 +16,7 @@ from rag import buildlock
 from rag.chunks import CHUNKER_VERSION
 from rag.errors import IndexCorruptError, IndexLoadError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the store keeps the English sentence keys (sentences_en)
 CHEAP_BYTES = 16 << 20  # artifacts up to this size are checksummed at every load
 
 

@@ -3,7 +3,8 @@ SQLite file (stdlib sqlite3), read by id; nothing of the corpus is held in Pytho
 
 Ids are stable: a chunk keeps its integer id (its FAISS id) from build to build until its
 document changes or leaves; ids are never reused (counters in `meta`). A chunk's sentences have
-consecutive ids (`sent_start`, `sent_count`). Every chunk, document and source row carries a seal
+consecutive ids (`sent_start`, `sent_count`); the sentences of its official English have the ids
+chunk id * 16 + j (rag.sentences.ENGLISH_SENTENCES) in `sentences_en`. Every chunk, document and source row carries a seal
 (a hash of its id and content), checked on every read: a row moved or edited by hand is an
 IndexCorruptError, never a wrong passage.
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from rag.errors import IndexCorruptError
 from rag.records import Chunk, Document, SpeakerInfo
+from rag.sentences import ENGLISH_SENTENCES
 
 ROLES = ("body", "heading", "front_matter")  # chunk.role -> its code; any other role: len(ROLES)
 
@@ -41,6 +43,8 @@ CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, seq INTEGER N
 CREATE INDEX chunks_by_doc ON chunks (doc, seq);
 CREATE TABLE sentences (id INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, key BLOB NOT NULL);
 CREATE INDEX sentences_by_key ON sentences (key);
+CREATE TABLE sentences_en (id INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, key BLOB NOT NULL);
+CREATE INDEX sentences_en_by_key ON sentences_en (key);
 INSERT INTO meta VALUES ('next_document', 1), ('next_chunk', 1), ('next_sentence', 1),
                         ('next_speaker', 1);
 """
@@ -70,6 +74,7 @@ class ChunkRow:
     tokens_en: Sequence[str] | None
     holds: int
     sentences: Sequence[str]
+    sentences_en: Sequence[str] = ()  # rag.sentences.split_english of the chunk's text_en
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ class StoreWriter:
             for start, count in self.db.execute("SELECT sent_start, sent_count FROM chunks WHERE doc = ?", (row,)):
                 sentence_ids.extend(range(start, start + count))
             chunk_ids.extend(ids)
-            self.db.execute("DELETE FROM sentences WHERE chunk IN (SELECT id FROM chunks WHERE doc = ?)", (row,))
+            for table in ("sentences", "sentences_en"):
+                self.db.execute(f"DELETE FROM {table} WHERE chunk IN (SELECT id FROM chunks WHERE doc = ?)", (row,))
             for table, key in (("chunks", "doc"), ("sources", "doc"), ("documents", "row")):
                 self.db.execute(f"DELETE FROM {table} WHERE {key} = ?", (row,))
         return chunk_ids, sentence_ids
@@ -137,7 +143,7 @@ class StoreWriter:
         self.db.execute("INSERT INTO sources VALUES (?, ?, ?)", (row, source, seal(row, source)))
         first = self._next("next_chunk", len(rows))
         sent_first = self._next("next_sentence", sum(len(r.sentences) for r in rows))
-        chunk_ids, sentence_ids, chunk_values, sentence_values = [], [], [], []
+        chunk_ids, sentence_ids, chunk_values, sentence_values, english_values = [], [], [], [], []
         next_sentence = sent_first
         for seq, r in enumerate(rows):
             cid = first + seq
@@ -150,10 +156,12 @@ class StoreWriter:
                 sentence_values.append((next_sentence, cid, sentence_key(text)))
                 sentence_ids.append(next_sentence)
                 next_sentence += 1
+            english_values += [(cid * ENGLISH_SENTENCES + j, cid, sentence_key(t)) for j, t in enumerate(r.sentences_en)]
             chunk_ids.append(cid)
         self.db.executemany(f"INSERT INTO chunks ({CHUNK_COLUMNS}, tokens, tokens_en, seal) VALUES "
                             f"({', '.join('?' * 13)})", chunk_values)
         self.db.executemany("INSERT INTO sentences VALUES (?, ?, ?)", sentence_values)
+        self.db.executemany("INSERT INTO sentences_en VALUES (?, ?, ?)", english_values)
         return Added(chunk_ids, sentence_ids)
 
     def _speaker(self, c: Chunk) -> int:
@@ -277,12 +285,15 @@ class ChunkStore:
     def chunk_counts(self) -> dict[int, int]:
         return dict(self.query("SELECT doc, count(*) FROM chunks GROUP BY doc"))
 
-    def sentence_ids(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+    def sentence_ids(self, keys: Sequence[bytes], table: str = "sentences") -> dict[bytes, int]:
+        """key -> the id of a sentence with that text, in `sentences` or `sentences_en`."""
+        if table not in ("sentences", "sentences_en"):
+            raise ValueError(f"no sentence table {table!r}")
         out: dict[bytes, int] = {}
         keys = list(dict.fromkeys(keys))
         for start in range(0, len(keys), 500):
             part = keys[start:start + 500]
-            for key, sid in self.query(f"SELECT key, min(id) FROM sentences WHERE key IN "
+            for key, sid in self.query(f"SELECT key, min(id) FROM {table} WHERE key IN "
                                        f"({','.join('?' * len(part))}) GROUP BY key", part):
                 out[bytes(key)] = sid
         return out

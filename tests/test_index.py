@@ -16,6 +16,7 @@ import pytest
 from rag import buildlock
 from rag import index as index_mod
 from rag.sentences import ENGLISH_SENTENCES
+from rag.store import sentence_key
 from rag.build import build
 from rag.config import Settings
 from rag.errors import IndexBusyError, IndexCorruptError, IndexLoadError
@@ -185,6 +186,7 @@ def test_changing_and_removing_documents_removes_their_ids(corpus: Path, built: 
     english_owners = set((index.sentences_en.all_ids() // ENGLISH_SENTENCES).tolist())
     assert not gone & english_owners  # the English sentences left with their chunks
     assert english_owners == set(int(i) for i in index.dense_en.all_ids())  # every translated chunk has some
+    assert index.store.count("sentences_en") == index.sentences_en.ntotal  # their keys left with them too
     assert index.dense.ntotal == len(index.chunks) == config["n_chunks"]
     changed = index.chunks_of("S/PRST/2021/11")  # a changed document is re-added under new ids
     assert len(changed) >= len(old_prst) and all(after[c.id] > max(before.values()) for c in changed)
@@ -457,3 +459,14 @@ def test_dot_is_the_matrix_vector_product() -> None:
     rng = np.random.default_rng(1)
     m, q = rng.standard_normal((300, 32)).astype(np.float32), rng.standard_normal(32).astype(np.float32)
     assert np.allclose(vec.dot(m, q), m @ q, atol=1e-5)
+
+
+def test_an_english_sentence_is_found_by_its_text(built: Path) -> None:
+    from rag.sentences import split_english
+    index = index_mod.load(built)
+    chunk = next(c for c in index.chunks if c.text_en)
+    first = split_english(chunk.text_en)[0]
+    found = index.sentence_vectors([first, "not a sentence of this corpus"])
+    assert list(found) == [first]
+    (sid,) = index.store.sentence_ids([sentence_key(first)], "sentences_en").values()
+    assert np.allclose(found[first], index.sentences_en.vectors([sid])[0])
