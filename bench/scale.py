@@ -91,7 +91,8 @@ def real_index(path: Path):
              for kind, factory in config["factories"].items() if factory}
     return Index(path=version, config=config, store=ChunkStore(version / "store.sqlite"),
                  columns=Columns.load(version / "columns"), dense=parts["dense"], sentences=parts["sentences"],
-                 dense_en=parts.get("dense_en"), bm25=None, bm25_en=None, null=None)
+                 dense_en=parts.get("dense_en"), sentences_en=parts.get("sentences_en"), bm25=None,
+                 bm25_en=None, null=None)
 
 
 def real_corpus(index) -> tuple[list, list, dict[str, str], dict[str, np.ndarray]]:
@@ -108,9 +109,14 @@ def real_corpus(index) -> tuple[list, list, dict[str, str], dict[str, np.ndarray
     texts = [s.strip() for c in chunks for s in _split(c.text)]
     vectors |= dict(zip(texts, sentence_vectors))
     english = np.asarray(index.columns.en)[order].astype(bool)
+    en_chunks = [c for c, e in zip(chunks, english) if e]
     if index.dense_en is not None and english.any():
-        en_chunks = [c for c, e in zip(chunks, english) if e]
         vectors |= dict(zip((c.text_en for c in en_chunks), index.dense_en.vectors(order[english])))
+    if index.sentences_en is not None:  # English sentence j of chunk row r has the id r * 16 + j
+        from rag.sentences import ENGLISH_SENTENCES, split_english
+        pairs = [(row * ENGLISH_SENTENCES + j, t) for row, c in zip(order[english].tolist(), en_chunks)
+                 for j, t in enumerate(split_english(c.text_en))]
+        vectors |= dict(zip((t for _, t in pairs), index.sentences_en.vectors([i for i, _ in pairs])))
     return documents, chunks, sources, vectors
 
 

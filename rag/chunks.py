@@ -6,8 +6,8 @@ role or a document.
 
 Per document: reflow (rag.reflow, with the manifest's layout or the detected one) -> speakers by
 kind (rag.speakers for verbatim records, rag.summary for summary records, the kind's rule for the
-rest) -> roles (rag.roles: headings and front matter are chunks of their own; in a record they belong to
-no turn and have no speaker, in any other kind they keep the document's voice) ->
+rest) -> roles (rag.roles: headings and front matter are chunks of their own; headings have no speaker,
+nor has a record's front matter; any other kind's opening title block keeps the document's voice) ->
 chunks -> the official English of each chunk's span when the manifest names a translation
 (rag.align).
 
@@ -36,7 +36,7 @@ from rag.sentences import CHUNK_ENDS, CLOSERS
 from rag.speakers import Turn, document_speaker, split_record
 from rag.summary import boundary, split_summary
 
-CHUNKER_VERSION = "3"  # 3: title blocks and headings of one-voice kinds keep the voice
+CHUNKER_VERSION = "3"  # 3: the opening title block of a one-voice kind keeps the voice
 MIN_CHARS = 30  # a body paragraph shorter than this is merged into the next one of the same turn
 SENTENCE_END_RE = re.compile(f"[{CHUNK_ENDS}][{CLOSERS}]*")
 COMMAS = "，、,："
@@ -184,8 +184,9 @@ def chunk_document(doc: Document, text: str, max_chars: int = 500, translation: 
     for run in _runs(placed):
         role, turn = run[0].role, run[0].turn
         # a record's headings and front matter belong to no turn; any other kind speaks with one
-        # voice, its title block and headings included (the letter's title is the author's letter)
-        speaker, info = (turn.speaker, turn.info) if turn else voice if voice else (None, None)
+        # voice, its opening title block included (the letter's title is the author's letter).
+        # Headings stay unvoiced: an annex's or a signature block's are not the author's words
+        speaker, info = (turn.speaker, turn.info) if turn else voice if voice and role != "heading" else (None, None)
         for unit in _units([p.para for p in run], labels, max_chars, body=role == "body"):
             chunks += [_chunk(doc, p, unit.label, role, speaker, info, turn, english)
                        for p in _pieces(text, unit, max_chars)]

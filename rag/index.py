@@ -40,6 +40,7 @@ from rag.protocols import VectorSearch
 from rag.records import Chunk, Document, SpeakerInfo
 from rag.store import ROLES, ChunkStore, sentence_key
 from rag.sentences import ENGLISH_SENTENCES
+from rag.text import nfkc
 from rag.vectors import DEFAULT_NPROBE, Allowed, VectorIndex
 from rag import vectors as vec
 from rag.integrity import (FORMAT_VERSION, artifacts, check_counts, check_files, check_format, check_model,
@@ -220,18 +221,12 @@ class Index:
             raise KeyError(doc_id)
         return self.store.source_text(row)
 
-    def mentioning(self, needle: str) -> list[str]:
-        """Ids of the documents (manifest order) with a chunk token that contains `needle`
-        (case and whitespace ignored): `2589` finds 第2589(2021)号决议, `S/2020/273` the symbol."""
-        rows = set(np.asarray(self.columns.doc)[self.bm25.ids_with(needle)].tolist())
-        return [d.id for row, d in self._doc_rows() if row in rows]
-
     def names(self, names: Iterable[str]) -> bool:
-        """Does some chunk's text contain one of these names verbatim? (BM25 finds the chunks
-        holding the name's tokens; the text decides.)"""
+        """Does some chunk's text contain one of these names (full- and half-width forms alike)?
+        (BM25 finds the chunks holding the name's tokens; the text decides.)"""
         for name in filter(None, names):
             hits = self.bm25.search(name, 20)
-            if any(name in c.text for c in self.get_chunks([row for row, _ in hits])):
+            if any(nfkc(name) in nfkc(c.text) for c in self.get_chunks([row for row, _ in hits])):
                 return True
         return False
 

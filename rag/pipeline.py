@@ -27,7 +27,7 @@ from rag.records import Answer, Filters, SearchResult
 from rag.relevance import unmentioned
 from rag.retrieve import Retriever
 from rag.text import check_text
-from rag.unheld import asks_its_text, mentioning
+from rag.unheld import asks_its_text, mentioning, naming, unheld_note
 
 
 
@@ -113,8 +113,12 @@ class Pipeline:
         if refusal:
             return refusal
         filters, notes = self._unheld(intent, filters)
-        result = self.retriever.search(question, top_k, filters, intent=intent)
-        refusal = self._unsupported(question, intent, result)
+        result = self.retriever.search(question, top_k * 4 if notes else top_k, filters, intent=intent)
+        if notes:  # the evidence is where the held documents name the unheld one
+            result = naming(result, intent.unknown_symbols, top_k)
+            if not result.passages:
+                return self._unheld_refusal(question, intent)
+        refusal = self._unsupported(question, intent, result, filtered_by_us=bool(notes))
         if refusal:
             return refusal
         answer = self._compose(question, intent.lang, result.passages, mode)
@@ -129,22 +133,24 @@ class Pipeline:
         return Answer(answer.question, text, answer.answerable, answer.citations,
                       dict(result.diagnostics) | answer.diagnostics | notes)
 
-    def _unsupported(self, question: str, intent: QueryIntent, result: SearchResult) -> Answer | None:
+    def _unsupported(self, question: str, intent: QueryIntent, result: SearchResult,
+                     filtered_by_us: bool = False) -> Answer | None:
         """Abstain when what was retrieved cannot answer: the named speaker is not in the filtered
-        documents, nothing passed the filters, or the evidence is off-topic or weak."""
+        documents, nothing passed the filters, or the evidence is off-topic or weak.
+        `filtered_by_us`: the document filter is the pipeline's own (`_unheld`), not named."""
         diagnostics = dict(result.diagnostics)
         if diagnostics.get("speaker_fallback"):
             return self._not_there(question, intent, diagnostics)
-        reason = "no passages" if not result.passages else self._weak(diagnostics)
+        reason = "no passages" if not result.passages else self._weak(diagnostics, filtered_by_us)
         return abstain(question, intent.lang, None, diagnostics | {"reason": reason}) if reason else None
 
-    def _weak(self, diagnostics: dict[str, Any]) -> str | None:
+    def _weak(self, diagnostics: dict[str, Any], filtered_by_us: bool = False) -> str | None:
         """Why the passages found do not answer, if they do not: the question's content words are
         mostly unknown to the corpus (off-topic), it has none and names nothing, or the best
         passage does not stand out (weak evidence; not when a document or speaker is named: its
         own best passages are the answer)."""
         named = diagnostics.get("filters", {})
-        named = bool(named.get("doc_ids") or named.get("speakers"))
+        named = bool((named.get("doc_ids") and not filtered_by_us) or named.get("speakers"))
         cov = diagnostics.get("coverage") or {}
         if cov.get("measured") and cov["score"] < self.settings.min_coverage:
             return f"off-topic (coverage={cov['score']} < {self.settings.min_coverage}; unknown: {' '.join(cov['missing'])})"
@@ -203,13 +209,7 @@ class Pipeline:
         if intent.unknown_symbols and not intent.doc_ids and (
                 any(asks_its_text(question, s) for s in intent.unknown_symbols)
                 or not self._mentioning(intent.unknown_symbols)):
-            held = [d.symbol or d.title_zh for d in self.documents]
-            msg = absent_document_message(intent.lang, "、".join(intent.unknown_symbols), held)
-            mentions = self._names(self._mentioning(intent.unknown_symbols))
-            if mentions:
-                msg += (f"提到它的文件：{'、'.join(mentions)}。" if intent.lang == "zh"
-                        else f" It is mentioned in: {'; '.join(mentions)}.")
-            return abstain(question, intent.lang, msg, diagnostics | {"reason": "unknown document"})
+            return self._unheld_refusal(question, intent)
         absent = self._absent(intent)
         if absent and not intent.speaker_names:
             where = self._where(intent)
@@ -228,9 +228,13 @@ class Pipeline:
         return None
 
     def _unmentioned(self, question: str, intent: QueryIntent) -> list[str]:
-        """Bodies and titles the question names that no held document mentions (rag.relevance)."""
+        """Bodies and titles the question is about that no held document mentions (rag.relevance).
+        A body named as a speaker counts only when no named speaker speaks: `What did China and
+        the World Bank say?` is answered for China (the answer notes the other, `_absent`)."""
         gaz = self.retriever.gazetteer
-        names = [r.canonical for r in intent.speakers if not r.present] + list(intent.non_speakers)
+        names = list(intent.non_speakers)
+        if not any(r.present for r in intent.speakers):
+            names += [r.canonical for r in intent.speakers if not r.present]
         entities = [e for e in map(gaz.entity, names) if e is not None]
         return unmentioned(question, entities, self.index.names)
 
@@ -261,20 +265,24 @@ class Pipeline:
 
     def _unheld(self, intent: QueryIntent, filters: Filters | None) -> tuple[Filters | None, dict]:
         """A named document the corpus does not hold, asked about as the held documents speak of
-        it (rag.unheld; `_refusal` has refused the rest): search the documents that name it, and
-        a note that says so."""
+        it (rag.unheld; `_refusal` has refused the rest): search the documents that name it (or
+        the caller's), and a note that says so."""
         if not intent.unknown_symbols or intent.doc_ids:
             return filters, {}
-        docs = self._mentioning(intent.unknown_symbols)
-        symbols = "、".join(intent.unknown_symbols)
-        names = self._names(docs)
-        note = (f"现有文件中没有{symbols}；以下回答出自提到它的文件：{'、'.join(names)}。" if intent.lang == "zh"
-                else f"{symbols} is not among the documents held; this answer comes from the documents "
-                     f"that mention it: {'; '.join(names)}.")
         filters = filters or Filters()
-        if not filters.doc_ids:
-            filters = replace(filters, doc_ids=tuple(docs))
-        return filters, {"note": note, "unheld": list(intent.unknown_symbols)}
+        docs = filters.doc_ids or tuple(self._mentioning(intent.unknown_symbols))
+        note = unheld_note(intent.lang, intent.unknown_symbols, self._names(docs), ours=not filters.doc_ids)
+        return replace(filters, doc_ids=docs), {"note": note, "unheld": list(intent.unknown_symbols)}
+
+    def _unheld_refusal(self, question: str, intent: QueryIntent) -> Answer:
+        """'S/RES/2086 (2013) is not among the documents held …; it is mentioned in: …'."""
+        held = [d.symbol or d.title_zh for d in self.documents]
+        msg = absent_document_message(intent.lang, "、".join(intent.unknown_symbols), held)
+        mentions = self._names(self._mentioning(intent.unknown_symbols))
+        if mentions:
+            msg += (f"提到它的文件：{'、'.join(mentions)}。" if intent.lang == "zh"
+                    else f" It is mentioned in: {'; '.join(mentions)}.")
+        return abstain(question, intent.lang, msg, {"intent": intent.to_dict(), "reason": "unknown document"})
 
     def _mentioning(self, symbols: Sequence[str]) -> list[str]:
         return self.index.memo(("mentioning", tuple(symbols)), lambda: mentioning(self.index, symbols))

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from rag.entities import Entity
 from rag.lexical import DATA, BM25, has_cjk
-from rag.text import nfkc
 
 QUESTION_WORDS_FILE = DATA / "question_words.txt"
 
@@ -102,5 +101,5 @@ def unmentioned(question: str, entities: Iterable[Entity], mentioned: Callable[[
     many of its other words the corpus holds (`coverage` cannot see that). `mentioned`: does some
     chunk hold one of these names (rag.index.Index.names). Chinese names, in question order."""
     out = [e.canonical for e in entities if e.kind in BODY_KINDS and not mentioned(set(e.zh_names()))]
-    out += [t for t in _TITLE.findall(nfkc(question)) if not mentioned({t})]
+    out += [t for t in _TITLE.findall(question) if not mentioned({t})]  # as written: messages quote it
     return list(dict.fromkeys(out))

@@ -137,14 +137,7 @@ class Retriever:
         base = self.index.everything() if structural else self.index.body()
         if hard.is_empty():
             return base
-        mask = base.mask & matches(self.index, hard)
-        if structural and hard.speakers:
-            # a title block or heading belongs to no speaker: keep those of the documents where
-            # the speaker speaks ("which document is India's letter", "who chaired that meeting")
-            docs = np.isin(self.index.columns.doc, np.unique(np.asarray(self.index.columns.doc)[mask]))
-            unowned = base.mask & ~self.index.body().mask & docs
-            mask |= unowned & matches(self.index, replace(hard, speakers=()))
-        return Allowed.of(mask)
+        return Allowed.of(base.mask & matches(self.index, hard))
 
     def _ranked_lists(self, query: str, intent: QueryIntent, allowed: Allowed, soft: dict[str, Filters],
                       diagnostics: dict[str, Any]) -> dict[str, list[int]]:

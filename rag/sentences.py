@@ -55,14 +55,15 @@ _EN_BREAK = re.compile(r"(?<=[.!?;])[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])
 def split_english(text: str, limit: int = ENGLISH_SENTENCES) -> list[str]:
     """English sentences: a break after . ! ? or ; followed by space and a capital or a digit,
     except after an abbreviation (Mr., No., para.), a lone initial (J. Smith) or a paragraph
-    number (`3. The Council`: the number stays with its sentence). At most `limit` pieces: the
+    number opening the text (`3. The Council`: the number stays with its sentence; `item 4. The`
+    is a break). At most `limit` pieces: the
     rest is joined to the last. Stripped; empty pieces omitted."""
     pieces, start = [], 0
     for m in _EN_BREAK.finditer(text):
         head = text[start:m.start()].rstrip()
         word = re.search(r"([A-Za-z][A-Za-z.]*|\d+)\.$", head)
-        if word and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS or len(word.group(1)) == 1
-                     or head == word.group(0)):
+        if word and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS or
+                     (len(word.group(1)) == 1 and word.group(1).isalpha()) or head == word.group(0)):
             continue
         pieces.append(text[start:m.end()].strip())
         start = m.end()

@@ -156,6 +156,9 @@ class StoreWriter:
                 sentence_values.append((next_sentence, cid, sentence_key(text)))
                 sentence_ids.append(next_sentence)
                 next_sentence += 1
+            if len(r.sentences_en) > ENGLISH_SENTENCES:  # its ids would be the next chunk's
+                raise ValueError(f"chunk {c.id}: {len(r.sentences_en)} English sentences, at most "
+                                 f"{ENGLISH_SENTENCES} (rag.sentences.split_english keeps that many)")
             english_values += [(cid * ENGLISH_SENTENCES + j, cid, sentence_key(t)) for j, t in enumerate(r.sentences_en)]
             chunk_ids.append(cid)
         self.db.executemany(f"INSERT INTO chunks ({CHUNK_COLUMNS}, tokens, tokens_en, seal) VALUES "

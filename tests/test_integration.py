@@ -235,3 +235,10 @@ def test_a_body_or_title_no_document_mentions_is_refused(real_pipeline, question
 def test_a_body_or_title_the_documents_mention_is_answered(real_pipeline, question: str, doc: str) -> None:
     answer = real_pipeline.ask(question)
     assert answer.answerable and answer.citations[0].chunk.doc_id == doc
+
+
+def test_when_a_meeting_opened_and_rose_is_read_from_the_records_own_lines(real_pipeline) -> None:
+    opened = real_pipeline.ask("What time did the meeting begin?", filters=Filters(doc_ids=("S/PV.8838",)))
+    assert opened.answerable and opened.citations[0].chunk.text == "上午10时15分开会。"
+    rose = real_pipeline.ask("When did the meeting close?")
+    assert rose.answerable and "散会" in rose.citations[0].chunk.text

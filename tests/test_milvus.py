@@ -18,6 +18,7 @@ from rag import milvus_export, milvus_store  # noqa: E402
 from rag.build import build  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import IndexLoadError  # noqa: E402
+from rag.unheld import mentioning  # noqa: E402
 from rag.filters import matches  # noqa: E402
 from rag.milvus_store import MilvusLexical, MilvusVectors  # noqa: E402
 from rag.records import Filters  # noqa: E402
@@ -145,7 +146,8 @@ def test_sparse_bm25_scores_equal_bm25s(pair) -> None:
     assert not milvus_index.bm25.search("火星", 10)
     tokens = ["peacekeeping", "维和"]
     same_hits(milvus_index.bm25.search_tokens(tokens, 20), faiss_index.bm25.search_tokens(tokens, 20))
-    assert milvus_index.mentioning("8838") == faiss_index.mentioning("8838")
+    for symbol in ("S/2021/681", "S/RES/2589 (2021)"):  # named in S/PV.8838 (as 第2589(2021)号决议)
+        assert mentioning(milvus_index, [symbol]) == mentioning(faiss_index, [symbol]) == ["S/PV.8838"]
 
 
 def test_hybrid_search_in_milvus_itself(pair) -> None:

@@ -76,17 +76,14 @@ def test_headings_are_ranked_only_for_questions_about_structure(index) -> None:
     assert any(p.chunk.role != "body" for p in structural.passages)
 
 
-def test_a_structure_question_about_a_speaker_keeps_the_title_blocks_of_their_documents(index) -> None:
+def test_a_structure_question_about_a_speaker_keeps_the_title_block_of_a_one_voice_document(index) -> None:
     retriever = Retriever(index, HashEncoder())
-    china = Filters(speakers=("中国",))  # speaks in S/PV.8838, whose title block belongs to no turn
-    chunks = index.get_chunks(np.flatnonzero(retriever._allowed(china, True).mask).tolist())
-    assert {c.doc_id for c in chunks} == {"S/PV.8838"}
-    assert any(c.role != "body" and not c.speaker for c in chunks)  # the record's title block
-    plain = index.get_chunks(np.flatnonzero(retriever._allowed(china, False).mask).tolist())
-    assert plain and all(c.role == "body" and "中国" in c.speaker for c in plain)
-    # a note verbale speaks with one voice: its title block is Ukraine's and passes the filter itself
+    # a note verbale speaks with one voice: its title block is Ukraine's and passes the filter
     ukraine = index.get_chunks(np.flatnonzero(retriever._allowed(Filters(speakers=("乌克兰",)), True).mask).tolist())
-    assert any(c.role != "body" for c in ukraine) and all("乌克兰" in c.speaker for c in ukraine)
+    assert any(c.role == "front_matter" for c in ukraine) and all("乌克兰" in c.speaker for c in ukraine)
+    # a record's title block belongs to no turn: a speaker filter never brings it in
+    china = index.get_chunks(np.flatnonzero(retriever._allowed(Filters(speakers=("中国",)), True).mask).tolist())
+    assert china and all(c.role == "body" and "中国" in c.speaker for c in china)
 
 
 def test_candidates_match_the_exhaustive_search_on_a_small_index(index) -> None:

@@ -19,6 +19,7 @@ from rag.sentences import ENGLISH_SENTENCES, split_english
      ["J. Smith spoke, e.g. On behalf of many.", "Then 2020 came."]),
     ("“We must act.” The delegate sat down.", ["“We must act.”", "The delegate sat down."]),
     ("resolution 2518 (2020) and A/78/35. see below", ["resolution 2518 (2020) and A/78/35. see below"]),
+    ("It was agenda item 4. The President spoke.", ["It was agenda item 4.", "The President spoke."]),
     ("  ", []),
 ])
 def test_english_sentences(text: str, expected: list[str]) -> None:

@@ -18,6 +18,9 @@ from rag.unheld import asks_its_text, names_symbol
     ("主席声明S/PRST/2021/17第5段的内容是什么？", "S/PRST/2021/17"),
     ("根据第2589(2021)号决议，秘书长应当做什么？", "S/RES/2589 (2021)"),
     ("大会第77/247号决议要求国际法院做什么？", "第77/247号决议"),
+    ("What does paragraph 4 of resolution 2086 (2013) say?", "S/RES/2086 (2013)"),
+    ("Under resolution 2086 (2013), what must missions do?", "S/RES/2086 (2013)"),
+    ("第2589(2021)号决议中有哪些规定？", "S/RES/2589 (2021)"),
 ])
 def test_questions_for_the_documents_own_text(question: str, symbol: str) -> None:
     assert asks_its_text(question, symbol)
@@ -28,6 +31,12 @@ def test_questions_for_the_documents_own_text(question: str, symbol: str) -> Non
     ("Which speakers welcomed the adoption of resolution 2589 (2021)?", "S/RES/2589 (2021)"),
     ("谁提到了第2589(2021)号决议？", "S/RES/2589 (2021)"),
     ("Who mentioned General Assembly resolution 77/247?", "resolution 77/247"),
+    ("Who spoke in favour of resolution 2086 (2013)?", "S/RES/2086 (2013)"),
+    ("What did Russia say in the debate on resolution 2086 (2013)?", "S/RES/2086 (2013)"),
+    ("How did Kenya respond to resolution 2086 (2013) adopted that year?", "S/RES/2086 (2013)"),
+    ("委员会就第77/247号决议说了什么？", "第77/247号决议"),
+    ("哪些国家在第77/247号决议表决中投了反对票？", "第77/247号决议"),
+    ("Who mentioned resolution 77/247 in paragraph 3?", "resolution 77/247"),
 ])
 def test_questions_about_the_document_as_others_speak_of_it(question: str, symbol: str) -> None:
     assert not asks_its_text(question, symbol)
