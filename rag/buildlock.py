@@ -103,11 +103,17 @@ def versions(path: Path) -> list[Path]:
 
 
 def current_version(path: Path) -> Path | None:
-    """The version directory `path` points to (None when there is no index)."""
-    if path.is_symlink():
+    """The version directory `path` points to (None when there is no index). A target that
+    vanished between reading the link and looking at it was pruned by a swap: read the link again."""
+    for _ in range(3):
+        if not path.is_symlink():
+            return path if path.is_dir() else None
         target = path.resolve()
-        return target if target.is_dir() else None
-    return path if path.is_dir() else None
+        if target.is_dir():
+            return target
+        if path.resolve() == target:  # still the link's target: there is no index
+            return None
+    return None
 
 
 def publish(path: Path, build: Path) -> Path:

@@ -42,7 +42,7 @@ class _Ref:
     kind: str  # res | sres (numbered by session) | pv | mtg | sym
     number: int | None
     year: int | None
-    symbol: str | None  # normalized full symbol for kind "sym"
+    symbol: str | None  # normalized full symbol ("sym"); as written ("sres", a "res" not written S/RES/…)
     start: int
     end: int
 
@@ -50,7 +50,7 @@ class _Ref:
         """How a message names it: a full symbol only where the question gave one (a resolution
         numbered by session, `resolution 2023/1`, is shown as written: its organ is unknown)."""
         if self.kind == "res":
-            return f"S/RES/{self.number}" + (f" ({self.year})" if self.year else "")
+            return self.symbol or f"S/RES/{self.number}" + (f" ({self.year})" if self.year else "")
         if self.kind == "pv":
             return f"S/PV.{self.number}"
         return self.symbol or ""
@@ -110,7 +110,10 @@ def find_refs(question: str) -> list[_Ref]:
                 refs.append(_Ref("sres", None, None, " ".join(m.group().split()), m.start(), m.end()))
             else:
                 year = int(m.group(2)) if m.group(2) else None
-                refs.append(_Ref(kind, int(m.group(1)), year, None, m.start(), m.end()))
+                # a resolution not written as S/RES/… is shown as written: `大会第2200号决议`
+                # or `resolution 2200` may be another organ's, and its symbol is not ours to invent
+                surface = None if kind != "res" or "/" in m.group() else " ".join(m.group().split())
+                refs.append(_Ref(kind, int(m.group(1)), year, surface, m.start(), m.end()))
     return sorted(refs, key=lambda r: r.start)
 
 

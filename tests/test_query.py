@@ -57,9 +57,11 @@ def test_symbol_forms_route_to_document(question, doc_id):
 
 
 @pytest.mark.parametrize("question, unknown", [
-    ("第2589(2021)号决议说了什么？", "S/RES/2589 (2021)"),
-    ("What does resolution 2589 say?", "S/RES/2589"),
-    ("第2518(2019)号决议", "S/RES/2518 (2019)"),  # same number, wrong year: not our document
+    ("第2589(2021)号决议说了什么？", "第2589(2021)号决议"),  # shown as written: never a symbol invented
+    ("What does resolution 2589 say?", "resolution 2589"),
+    ("S/RES/2589(2021) 说了什么？", "S/RES/2589 (2021)"),
+    ("大会第2200号决议说了什么？", "第2200号决议"),
+    ("第2518(2019)号决议", "第2518(2019)号决议"),  # same number, wrong year: not our document
     ("S/PRST/2021/17 的内容", "S/PRST/2021/17"),
     ("第9000次会议上中国说了什么", "S/PV.9000"),
     ("A/65/698 里写了什么", "A/65/698"),
@@ -73,7 +75,7 @@ def test_unknown_symbols_are_never_mapped_to_another_document(question, unknown)
 def test_known_and_unknown_symbols_together():
     intent = parse("S/PV.8838 中提到的第2589(2021)号决议")
     assert intent.doc_ids == ("S/PV.8838",)
-    assert intent.unknown_symbols == ("S/RES/2589 (2021)",)
+    assert intent.unknown_symbols == ("第2589(2021)号决议",)
 
 
 def test_no_symbol():

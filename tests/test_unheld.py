@@ -9,37 +9,43 @@ from rag.records import Document
 from rag.unheld import asks_its_text, names_symbol
 
 
-@pytest.mark.parametrize("question, symbol", [
-    ("What does resolution 2086 (2013) say about peacekeeping?", "S/RES/2086 (2013)"),
-    ("What arms embargo did Security Council resolution 1970 (2011) impose on Libya?", "S/RES/1970 (2011)"),
-    ("What does ECOSOC resolution 2023/1 on the United Nations Forum on Forests decide?", "resolution 2023/1"),
-    ("A/78/35 states what about settlements?", "A/78/35"),
-    ("According to A/78/35, how many meetings were held?", "A/78/35"),
-    ("主席声明S/PRST/2021/17第5段的内容是什么？", "S/PRST/2021/17"),
-    ("根据第2589(2021)号决议，秘书长应当做什么？", "S/RES/2589 (2021)"),
-    ("大会第77/247号决议要求国际法院做什么？", "第77/247号决议"),
-    ("What does paragraph 4 of resolution 2086 (2013) say?", "S/RES/2086 (2013)"),
-    ("Under resolution 2086 (2013), what must missions do?", "S/RES/2086 (2013)"),
-    ("第2589(2021)号决议中有哪些规定？", "S/RES/2589 (2021)"),
-])
-def test_questions_for_the_documents_own_text(question: str, symbol: str) -> None:
-    assert asks_its_text(question, symbol)
+def named(question: str) -> str:
+    """The unheld document the question names, as messages show it."""
+    (ref,) = find_refs(question)
+    return ref.display()
 
 
-@pytest.mark.parametrize("question, symbol", [
-    ("Who introduced the annual report A/78/35?", "A/78/35"),
-    ("Which speakers welcomed the adoption of resolution 2589 (2021)?", "S/RES/2589 (2021)"),
-    ("谁提到了第2589(2021)号决议？", "S/RES/2589 (2021)"),
-    ("Who mentioned General Assembly resolution 77/247?", "resolution 77/247"),
-    ("Who spoke in favour of resolution 2086 (2013)?", "S/RES/2086 (2013)"),
-    ("What did Russia say in the debate on resolution 2086 (2013)?", "S/RES/2086 (2013)"),
-    ("How did Kenya respond to resolution 2086 (2013) adopted that year?", "S/RES/2086 (2013)"),
-    ("委员会就第77/247号决议说了什么？", "第77/247号决议"),
-    ("哪些国家在第77/247号决议表决中投了反对票？", "第77/247号决议"),
-    ("Who mentioned resolution 77/247 in paragraph 3?", "resolution 77/247"),
+@pytest.mark.parametrize("question", [
+    "What does resolution 2086 (2013) say about peacekeeping?",
+    "What arms embargo did Security Council resolution 1970 (2011) impose on Libya?",
+    "What does ECOSOC resolution 2023/1 on the United Nations Forum on Forests decide?",
+    "A/78/35 states what about settlements?",
+    "According to A/78/35, how many meetings were held?",
+    "主席声明S/PRST/2021/17第5段的内容是什么？",
+    "根据第2589(2021)号决议，秘书长应当做什么？",
+    "大会第77/247号决议要求国际法院做什么？",
+    "What does paragraph 4 of resolution 2086 (2013) say?",
+    "Under resolution 2086 (2013), what must missions do?",
+    "第2589(2021)号决议中有哪些规定？",
 ])
-def test_questions_about_the_document_as_others_speak_of_it(question: str, symbol: str) -> None:
-    assert not asks_its_text(question, symbol)
+def test_questions_for_the_documents_own_text(question: str) -> None:
+    assert asks_its_text(question, named(question))
+
+
+@pytest.mark.parametrize("question", [
+    "Who introduced the annual report A/78/35?",
+    "Which speakers welcomed the adoption of resolution 2589 (2021)?",
+    "谁提到了第2589(2021)号决议？",
+    "Who mentioned General Assembly resolution 77/247?",
+    "Who spoke in favour of resolution 2086 (2013)?",
+    "What did Russia say in the debate on resolution 2086 (2013)?",
+    "How did Kenya respond to resolution 2086 (2013) adopted that year?",
+    "委员会就第77/247号决议说了什么？",
+    "哪些国家在第77/247号决议表决中投了反对票？",
+    "Who mentioned resolution 77/247 in paragraph 3?",
+])
+def test_questions_about_the_document_as_others_speak_of_it(question: str) -> None:
+    assert not asks_its_text(question, named(question))
 
 
 def test_a_document_is_named_by_its_reference_not_by_a_bare_number() -> None:
