@@ -49,6 +49,12 @@ TYPES = (
                    r"\bplenary meeting\b", re.I),
         re.compile(r"根据[^。\n]{1,60}的建议[^。\n]{0,30}通过|第\d+次全体会议|\bon the recommendation of\b|"
                    r"\bplenary meeting\b", re.I)),
+    # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
+    AnswerType(
+        "month",
+        re.compile(r"几月|哪(?:一)?个月|\b(?:which|what) month\b", re.I),
+        re.compile(rf"\d{{1,2}}月|[{_NUM}]+月份?|\b(?:January|February|March|April|May|June|July|August|"
+                   r"September|October|November|December)\b")),
 )
 
 _ORDINAL_Q = re.compile(rf"第([{_NUM}])[点个项条]|\b(first|second|third|fourth|fifth) (?:point|element|pillar|objective|goal)\b", re.I)

@@ -18,6 +18,8 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("该决议是根据谁的建议通过的？", ["adoption"]),
     ("On whose recommendation was the resolution adopted?", ["adoption"]),
     ("At which plenary meeting was it adopted?", ["adoption"]),
+    ("爱尔兰在几月份担任安理会主席？", ["month"]),
+    ("In which month did the Bureau meet the Minister?", ["month"]),
     ("中国对维和技术有什么看法？", []),
 ])
 def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
@@ -35,6 +37,9 @@ def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     ("[根据欧洲经济委员会的建议(E/2023/15/Add.1)通过]", "adoption", True),
     ("2023年7月25日第43次全体会议", "adoption", True),
     ("安理会建议会员国加强合作，并通过了决议。", "adoption", False),
+    ("爱尔兰期待在担任9月份主席期间主办会议。", "month", True),
+    ("The Bureau had met the Minister in April.", "month", True),
+    ("我们必须聚焦技术。", "month", False),
 ])
 def test_which_passages_hold_an_answer(passage: str, kind: str, held: bool) -> None:
     assert holds(kind, passage) is held
