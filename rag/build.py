@@ -169,26 +169,14 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
         writer = StoreWriter(tmp / "store.sqlite", base / "store.sqlite" if base else None)
         plan = _plan(writer.digests(), documents, by_doc, sources)
         removed = writer.remove(plan.changed + plan.removed)
-        prepare = prepare or Preparer()
-        new: dict[str, list] = {"dense": [], "sentences": [], "dense_en": [], "sentences_en": []}
-        for doc in documents:
-            if doc.id in plan.added or doc.id in plan.changed:
-                rows = [prepare(c) for c in by_doc[doc.id]]
-                added = writer.add(doc, sources[doc.id], digest(doc, sources[doc.id], by_doc[doc.id]), rows)
-                new["dense"] += [(i, r.chunk.text) for i, r in zip(added.chunk_ids, rows)]
-                new["sentences"] += list(zip(added.sentence_ids, (s for r in rows for s in r.sentences)))
-                new["dense_en"] += [(i, r.chunk.text_en) for i, r in zip(added.chunk_ids, rows) if r.tokens_en is not None]
-                new["sentences_en"] += [(cid * ENGLISH_SENTENCES + j, t) for cid, r in zip(added.chunk_ids, rows)
-                                        for j, t in enumerate(r.sentences_en)]
+        new = _store(writer, documents, plan, by_doc, sources, prepare or Preparer())
         writer.order([d.id for d in documents])
         counts = writer.finish()
         columns = Columns.from_store(tmp / "store.sqlite")
         columns.save(tmp / "columns")
-        factories = {}
         old = {"dense": removed[0], "sentences": removed[1], "dense_en": removed[0],
                "sentences_en": english_ids(removed[0])}
-        for kind in ("dense", "sentences", "dense_en", "sentences_en"):
-            factories[kind] = _vectors(kind, tmp, base, old[kind], new[kind], embed, expected)
+        factories = {kind: _vectors(kind, tmp, base, old[kind], new[kind], embed, expected) for kind in VECTOR_KINDS}
         bm25, bm25_en = _lexical(tmp)
         _null_sample(tmp, columns, factories)
         counts |= {"live": len(columns.order), "dense": _ntotal(tmp, "dense", factories),
@@ -221,6 +209,27 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
     if notify:
         notify(summary(config))
     return config
+
+
+VECTOR_KINDS = ("dense", "sentences", "dense_en", "sentences_en")  # <kind>.faiss
+
+
+def _store(writer: StoreWriter, documents: Sequence[Document], plan: Plan, by_doc: dict[str, list[Chunk]],
+           sources: dict[str, str], prepare: Callable[[Chunk], ChunkRow]) -> dict[str, list[tuple[int, str]]]:
+    """Add the plan's added and changed documents to the store; returns, per vector kind, the
+    (FAISS id, text) pairs to embed: chunks, their sentences, their English and its sentences."""
+    new: dict[str, list[tuple[int, str]]] = {kind: [] for kind in VECTOR_KINDS}
+    for doc in documents:
+        if doc.id not in plan.added and doc.id not in plan.changed:
+            continue
+        rows = [prepare(c) for c in by_doc[doc.id]]
+        added = writer.add(doc, sources[doc.id], digest(doc, sources[doc.id], by_doc[doc.id]), rows)
+        new["dense"] += [(i, r.chunk.text) for i, r in zip(added.chunk_ids, rows)]
+        new["sentences"] += list(zip(added.sentence_ids, (s for r in rows for s in r.sentences)))
+        new["dense_en"] += [(i, r.chunk.text_en) for i, r in zip(added.chunk_ids, rows) if r.tokens_en is not None]
+        new["sentences_en"] += [(cid * ENGLISH_SENTENCES + j, t) for cid, r in zip(added.chunk_ids, rows)
+                                for j, t in enumerate(r.sentences_en)]
+    return new
 
 
 def english_ids(chunk_ids: Sequence[int]) -> list[int]:
