@@ -3,7 +3,6 @@ LangChain retriever use (implements rag.protocols.QA)."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
