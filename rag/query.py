@@ -129,7 +129,13 @@ def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> 
     for ref in intent.speakers:
         if ref.canonical in consumed_speakers and ref.surface:
             text = text.replace(ref.surface, " ", 1)
+    text += "".join(f" {term}" for pattern, term in MEETING_TIMES if pattern.search(text))
     return " ".join(text.split()) or intent.question
+
+
+# When a meeting began or ended is in the record's own words: 上午10时15分开会。 上午11时35分散会。
+MEETING_TIMES = ((re.compile(r"(?:几点|何时|什么时候|什么时间)\s*(?:开始|开幕)"), "开会"),
+                 (re.compile(r"(?:几点|何时|什么时候|什么时间)\s*(?:结束|闭幕|休会)"), "散会"))
 
 
 _RES_SYMBOL = re.compile(r"S/RES/(\d+)(?: \((\d{4})\))?")

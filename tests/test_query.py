@@ -436,3 +436,10 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure
     assert asks_structure(question) is structural
+
+
+@pytest.mark.parametrize("question, term", [
+    ("会议是几点开始的？", "开会"), ("会议什么时候结束？", "散会"), ("中国说了什么？", None)])
+def test_a_meeting_time_question_scores_the_records_own_words(question: str, term: str | None) -> None:
+    from rag.query import scoring_text
+    assert scoring_text(parse(question)) == (f"{question} {term}" if term else question)
