@@ -439,7 +439,7 @@ def test_questions_about_a_documents_structure(question: str, structural: bool) 
 
 
 @pytest.mark.parametrize("question, term", [
-    ("会议是几点开始的？", "开会"), ("会议什么时候结束？", "散会"), ("中国说了什么？", None)])
+    ("会议是几点开始的", "开会"), ("会议什么时候结束", "散会"), ("中国说了什么", None)])
 def test_a_meeting_time_question_scores_the_records_own_words(question: str, term: str | None) -> None:
     from rag.query import scoring_text
     assert scoring_text(parse(question)) == (f"{question} {term}" if term else question)
