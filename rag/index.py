@@ -223,12 +223,14 @@ class Index:
 
     def names(self, names: Iterable[str]) -> bool:
         """Does some chunk's text contain one of these names (full- and half-width forms alike)?
-        (BM25 finds the chunks holding the name's tokens; the text decides.)"""
-        for name in filter(None, names):
-            hits = self.bm25.search(name, 20)
-            if any(nfkc(name) in nfkc(c.text) for c in self.get_chunks([row for row, _ in hits])):
-                return True
-        return False
+        (BM25 finds the chunks holding the name's tokens; the text decides.) Asked on every
+        question that names a body: remembered per set of names."""
+        wanted = frozenset(filter(None, names))
+        return self.memo(("names", wanted), lambda: any(map(self._names_one, sorted(wanted))))
+
+    def _names_one(self, name: str) -> bool:
+        hits = self.bm25.search(name, 20)
+        return any(nfkc(name) in nfkc(c.text) for c in self.get_chunks([row for row, _ in hits]))
 
     # ------------------------------------------------------------------ retrieval helpers
     @property
