@@ -13,6 +13,12 @@ import re
 from dataclasses import dataclass
 
 _NUM = "一二三四五六七八九十两"
+# An English question about how a resolution was adopted: on whose recommendation or proposal, at
+# which meeting (the bracketed line under a resolution's title says so). rag.query reads it too.
+ADOPTION_EN = (r"\bon (?:the|whose|which|what) recommendation\b|\bon (?:a|the|whose|which|what) proposal\b|"
+               r"\b(?:proposal|recommendation) on which\b|\brecommended (?:the|this|that)\b.{0,60}\b(?:resolution|decision)\b|"
+               r"\b(?:which|what) (?:\w+ ){0,2}(?:commission|committee|body|organ)\b.{0,20}\brecommended\b|"
+               r"\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|\bplenary meeting\b")
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,9 @@ TYPES = (
     AnswerType(
         "adoption",
         re.compile(r"根据(?:谁|哪个|哪些|什么|.{0,20}的)建议|哪(?:一)?次(?:全体)?会议上?通过|第几次全体会议|"
-                   r"\bon (?:the|whose) recommendation\b|\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|"
-                   r"\bplenary meeting\b", re.I),
-        re.compile(r"根据[^。\n]{1,60}的建议[^。\n]{0,30}通过|第\d+次全体会议|\bon the recommendation of\b|"
-                   r"\bplenary meeting\b", re.I)),
+                   r"根据(?:哪|什么).{0,6}提案|" + ADOPTION_EN, re.I),
+        re.compile(r"根据[^。\n]{1,60}(?:的建议|提案)[^。\n]{0,30}通过|第\d+次全体会议|\bon the recommendation of\b|"
+                   r"\bon a proposal\b|\bplenary meeting\b", re.I)),
     # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
     AnswerType(
         "month",

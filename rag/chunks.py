@@ -30,14 +30,20 @@ from rag.corpus import load_manifest, read_source, read_translation
 from rag.errors import CorpusError
 from rag.kinds import author_zh, organ_zh
 from rag.records import Chunk, Document, Paragraph, SpeakerInfo, chunk_id
-from rag.reflow import Offsets, reflow
+from rag.reflow import Offsets, detect_layout, reflow
 from rag.roles import roles
 from rag.sentences import CHUNK_ENDS, CLOSERS
 from rag.speakers import Turn, document_speaker, split_record
 from rag.summary import boundary, split_summary
 
-CHUNKER_VERSION = "3"  # 3: the opening title block of a one-voice kind keeps the voice
+CHUNKER_VERSION = "4"  # 4: sentence segments of a one-voice kind grouped into passages
 MIN_CHARS = 30  # a body paragraph shorter than this is merged into the next one of the same turn
+# Aligned sentence segments (layout `segments`) of a letter, note verbale, working paper or report
+# are sentences, not paragraphs: consecutive ones of a run are grouped until the passage holds this
+# many characters, so a sentence keeps its context ("这类信息…" says what information). The
+# paragraph kinds (resolutions, decisions, statements) put one paragraph per line: never grouped.
+SEGMENT_CHARS = 300
+PARAGRAPH_KINDS = frozenset({"resolution", "decision", "presidential_statement", "draft_resolution", "agenda"})
 SENTENCE_END_RE = re.compile(f"[{CHUNK_ENDS}][{CLOSERS}]*")
 COMMAS = "，、,："
 
@@ -80,10 +86,11 @@ def _labels(paragraphs: list[Paragraph]) -> dict[int, str]:
     return out
 
 
-def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int, body: bool) -> list[_Unit]:
-    """Group a run's paragraphs. Body: short unnumbered paragraphs (one-line remarks) join the
-    next paragraph; a numbered paragraph is never merged into another one. Headings and front
-    matter: consecutive paragraphs together, up to max_chars."""
+def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int, body: bool,
+           min_chars: int = MIN_CHARS) -> list[_Unit]:
+    """Group a run's paragraphs. Body: unnumbered paragraphs shorter together than min_chars (one-line
+    remarks, or sentence segments) join the next paragraph; a numbered paragraph is never merged into
+    another one. Headings and front matter: consecutive paragraphs together, up to max_chars."""
     groups: list[list[Paragraph]] = []
     pending: list[Paragraph] = []
     size = 0
@@ -93,7 +100,7 @@ def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int, 
             pending, size = [], 0
         pending.append(para)
         size += len(para.text) + (1 if size else 0)
-        if body and (para.number or sum(len(p.text) for p in pending) >= MIN_CHARS):
+        if body and (para.number or sum(len(p.text) for p in pending) >= min_chars):
             groups.append(pending)
             pending, size = [], 0
     if pending:
@@ -180,6 +187,7 @@ def chunk_document(doc: Document, text: str, max_chars: int = 500, translation: 
     voice = None if doc.type in ("meeting_record", "summary_record") else document_speaker(doc, text)
     labels = _labels([p.para for p in placed])
     english = Translation.build(text, translation, doc.layout) if translation else None
+    min_chars = _min_chars(doc, text)
     chunks: list[Chunk] = []
     for run in _runs(placed):
         role, turn = run[0].role, run[0].turn
@@ -187,10 +195,17 @@ def chunk_document(doc: Document, text: str, max_chars: int = 500, translation: 
         # voice, its opening title block included (the letter's title is the author's letter).
         # Headings stay unvoiced: an annex's or a signature block's are not the author's words
         speaker, info = (turn.speaker, turn.info) if turn else voice if voice and role != "heading" else (None, None)
-        for unit in _units([p.para for p in run], labels, max_chars, body=role == "body"):
+        for unit in _units([p.para for p in run], labels, max_chars, role == "body", min_chars):
             chunks += [_chunk(doc, p, unit.label, role, speaker, info, turn, english)
                        for p in _pieces(text, unit, max_chars)]
     return chunks
+
+
+def _min_chars(doc: Document, text: str) -> int:
+    """How long a body passage must grow before it is cut: sentence segments are grouped."""
+    if doc.type in PARAGRAPH_KINDS or doc.type in ("meeting_record", "summary_record"):
+        return MIN_CHARS
+    return SEGMENT_CHARS if (doc.layout or detect_layout(text)) == "segments" else MIN_CHARS
 
 
 def _chunk(doc: Document, p: Paragraph, label: str, role: str, speaker: str | None, info: SpeakerInfo | None,

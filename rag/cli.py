@@ -11,6 +11,7 @@ import click
 
 from rag.config import HOME, Settings
 from rag.errors import InputError, RagError
+from rag.kinds import KINDS
 from rag.text import check_text
 
 
@@ -151,7 +152,7 @@ filter_options = [
     click.option("--doc", multiple=True, help="Restrict to a document id or symbol (repeatable)."),
     click.option("--speaker", multiple=True, help="Restrict to a speaker: label, name or affiliation (repeatable)."),
     click.option("--type", "doc_type", multiple=True,
-                 type=click.Choice(["meeting_record", "resolution", "presidential_statement", "letter"]),
+                 type=click.Choice(list(KINDS)),
                  help="Restrict to a document type (repeatable)."),
     click.option("--date-from", default=None, help="Documents dated on or after YYYY-MM-DD."),
     click.option("--date-to", default=None, help="Documents dated on or before YYYY-MM-DD."),

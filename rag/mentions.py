@@ -50,7 +50,11 @@ OBJECT_EN = re.compile(
 # An official named by office and state (`the Minister for Foreign Affairs of X`, `the Permanent
 # Representative of X`): the verb before the title decides the state's part, so the title is
 # looked through (a letter `from the Permanent Representative of India` is still India's).
-OFFICIAL_OF = re.compile(r"\b(?:the\s+)?[A-Z][\w-]*\s+(?:(?:[A-Z][\w-]*|for|and|on)\s+){0,7}of\s+(?:the\s+)?$")
+OFFICIAL_OF = re.compile(r"\b(?:the\s+)?[A-Z][\w-]*\s+(?:(?:[A-Z][\w-]*|for|and|on)\s+){0,7}(?:of|for)\s+(?:the\s+)?$")
+# A delegation named by its representative (`the Observer for X`, `the representative of X`): X
+# speaks through them, so `for`/`of` here is no topic cue.
+DELEGATE_OF = re.compile(r"\b(?:permanent\s+)?(?:observers?|representatives?|delegates?|delegations?|"
+                         r"ambassadors?|missions?|envoys?)\s+(?:for|of)\s+(?:the\s+)?$", re.I)
 # What the question is about: 对/关于/有关/就 X; X问题, X局势; about/regarding/on X; the question of X.
 TOPIC_BEFORE = re.compile(
     r"(?:对于|对|关于|有关|就|针对|涉及|\babout|\bregarding|\bconcerning|\btowards?|\bagainst|\bon|\bfor|"
@@ -90,7 +94,7 @@ def role_of(text: str, span: Span, first_speaker_end: int | None) -> str:
         return "addressee"
     if OBJECT_ZH.search(before) or OBJECT_EN.search(acting):
         return "object"
-    own_speech = bool(SPEECH_AFTER.search(after))
+    own_speech = bool(SPEECH_AFTER.search(after)) or bool(DELEGATE_OF.search(before))
     if (TOPIC_BEFORE.search(before) or TOPIC_AFTER.search(after)) and not own_speech:
         return "topic"
     if (SETTING_ZH.search(before) or SETTING_EN.search(before)) and not own_speech:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rag.answer_types import ADOPTION_EN
 from rag.entities import (Entity, Gazetteer, Matcher, entity_matchers, label_parts, load_entities,
                           person_names, speaker_matches)
 from rag.mentions import mentioned_entities
@@ -208,7 +209,13 @@ DOC_TYPE_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("decision",), re.compile(r"(?:该|此|这项|这一|一项|项|号)决定|\bdecisions?\b", re.I)),
     (("summary_record",), re.compile(r"简要记录|\bsummary\s+records?\b", re.I)),
     (("meeting_record",), re.compile(r"逐字记录|\bverbatim\s+records?\b", re.I)),
-    (("meeting_record", "summary_record"), re.compile(r"会议|辩论|\bmeetings?\b|\bdebates?\b", re.I)),
+    # the meeting itself: `会议上`, `这次会议`, `会议是几点…`, `meeting`, `debate`. A bare Chinese 会议/辩论
+    # is often the topic (`年度专题辩论`, `政府间会议`, `在…举行的会议上通过`), not the record asked
+    # about (tuning sets: hit@1 93 -> 94 of 110)
+    (("meeting_record", "summary_record"), re.compile(
+        r"(?<!的)会议上|辩论中|在(?:这次|本次|该次|此次)?会议|^会议|(?:这次|本次|该次|此次)会议|"
+        r"会议(?:是|于|在|几点|何时|什么时候)|\bmeetings?\b|\bdebates?\b",
+        re.I)),
     (("note_verbale",), re.compile(r"普通照会|照会|\bnotes?\s+verbales?\b", re.I)),
     (("working_paper",), re.compile(r"工作文件|解释性说明|\bworking\s+papers?\b|\bexplanatory\s+notes?\b", re.I)),
     (("letter",), re.compile(_LETTER_ZH + r"|概念说明|\bletters?\b|\bconcept\s+notes?\b", re.I)),
@@ -241,8 +248,9 @@ STRUCTURE_RE = re.compile(
     # which document a letter or report is: its title block and symbol
     r"文号|哪(?:一)?(?:份|个)文件|\bwhich document\b|\bdocument symbol\b|"
     # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
-    r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|何时通过|哪一?天通过|通过(?:的)?(?:日期|时间)|全体会议|"
-    r"\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|\bplenary meeting\b|"
+    r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|根据(?:哪|什么).{0,6}提案|何时通过|哪一?天通过|"
+    r"通过(?:的)?(?:日期|时间)|全体会议|\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|" + ADOPTION_EN + "|"
+    r"\bsymbol\b|"
     r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
     r"\bcalled to order\b|\brose at\b|\badjourned\b|"
@@ -322,6 +330,10 @@ def parse_query(question: str, documents: Sequence[Document] | DocLookup,
     refs_out = []
     for ent, surface in found:
         matches = tuple(dict.fromkeys(_label(s) for s in speakers if speaker_matches(s, ent.canonical, gaz)))
+        written = tuple(m for m in matches if len(m) > len(surface) and m in text)
+        if written:  # `第一工作组主席的文件`: the question writes out one chair's label, not any chair
+            refs_out.append(SpeakerRef(written[0], ent.en, ent.kind, surface, True, written))
+            continue
         refs_out.append(SpeakerRef(ent.canonical, ent.en, ent.kind, surface, bool(matches), matches))
     return QueryIntent(
         question=question,

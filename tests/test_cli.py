@@ -62,3 +62,12 @@ def test_search_and_ask_json_on_the_real_index(real_index_dir: Path) -> None:
     assert answer["citations"][0]["id"] == 1 and "肯尼亚" in answer["citations"][0]["speaker"]
     bad = run("search", "技术", "--speaker", "巴西", env=env)
     assert bad.exit_code == 1 and "filters.speakers" in bad.output
+
+
+def test_type_filter_takes_every_kind_of_the_vocabulary(real_index_dir: Path) -> None:
+    env = {"RAG_INDEX_DIR": str(real_index_dir)}
+    body = json.loads(run("search", "难民", "--type", "note_verbale", "--type", "working_paper", "--json",
+                          env=env).stdout)
+    assert body["results"] and {p["doc_type"] for p in body["results"]} <= {"note_verbale", "working_paper"}
+    bad = run("search", "难民", "--type", "memo", env=env)
+    assert bad.exit_code == 2 and "summary_record" in bad.output  # the error lists the vocabulary

@@ -35,6 +35,10 @@ def roles(question: str) -> tuple[list[str], list[str]]:
     ("When did Kenya host the Secretary-General?", ["肯尼亚"], ["秘书长"]),
     # a title names its state's official: the letter from the Permanent Representative of India
     ("What did the letter from the Permanent Representative of India propose?", ["印度"], []),
+    # a delegation named by its representative speaks: `for`/`of` is no topic cue there
+    ("Did the Observer for Qatar back the draft report?", ["卡塔尔"], []),
+    ("What did the representative of Egypt say?", ["埃及"], []),
+    ("Who wrote to the Observer for Qatar?", [], ["卡塔尔"]),
     # addressees
     ("Why did Ukraine write to the Secretary-General?", ["乌克兰"], ["秘书长"]),
     ("给秘书长的普通照会请求什么？", [], ["秘书长"]),

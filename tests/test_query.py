@@ -302,6 +302,27 @@ def test_find_doc_types_plain():
     assert find_doc_types("主席声明和决议") == ("presidential_statement", "resolution")
 
 
+@pytest.mark.parametrize("question, kinds", [
+    ("在这次会议上中方说了什么？", ("meeting_record", "summary_record")),
+    ("What did Egypt say at the meeting?", ("meeting_record", "summary_record")),
+    # a debate or conference that is the topic names no record
+    ("特别委员会的年度专题辩论应与哪份宣言保持一致？", ()),
+    ("《马拉喀什移民问题契约》是在何时何地的会议上通过的？", ()),
+    ("Where did the Habitat III conference take place?", ()),
+    ("When did the meeting close?", ("meeting_record", "summary_record")),
+    ("会议是几点结束的？", ("meeting_record", "summary_record")),
+])
+def test_only_said_at_a_meeting_names_a_record(question, kinds):
+    assert find_doc_types(question) == kinds
+
+
+def test_a_label_written_out_is_that_speaker_not_every_chair():
+    speakers = [*SPEAKERS, "第一工作组主席"]
+    intent = parse_query("第一工作组主席的文件要求什么？", DOCS, speakers)
+    assert [(s.canonical, s.matches) for s in intent.speakers] == [("第一工作组主席", ("第一工作组主席",))]
+    assert len(parse_query("主席说了什么？", DOCS, speakers).speakers[0].matches) > 1
+
+
 # ---------------------------------------------------------------- filters and tables
 
 def test_to_filters():
@@ -432,6 +453,10 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     ("中国代表说了什么？", False),
     ("What did Kenya say about technology?", False),
     ("When did the Council adopt the presidential statement?", False),
+    ("Which functional commission recommended the resolution on counter-terrorism?", True),
+    ("What is the symbol of the proposal on which the resolution was adopted?", True),
+    ("决议是根据哪项提案通过的？", True),
+    ("What does the resolution recommend to the General Assembly?", False),
 ])
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure

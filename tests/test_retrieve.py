@@ -118,3 +118,17 @@ def test_the_z_score_comes_from_the_null_sample(index) -> None:
     values = np.array(list(best.values()))
     assert stats["mean"] == pytest.approx(values.mean(), abs=1e-4)
     assert stats["z"] == pytest.approx((stats["top"] - values.mean()) / values.std(), abs=1e-2)
+
+
+def test_an_english_question_matches_translated_chunks_in_english_and_the_rest_through_the_glossary(index) -> None:
+    retriever = Retriever(index, HashEncoder(), candidates=1000)
+    question = "What did the Security Council say about peacekeepers and refugees?"
+    allowed = retriever._allowed(Filters(), False)
+    lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
+    translated = np.asarray(index.columns.en, dtype=bool)
+    assert lists["bm25_glossary"] and not translated[lists["bm25_glossary"]].any()
+    assert lists["bm25_en"] and translated[lists["bm25_en"]].all()
+    # without the English lists (rag eval --no-translations) the glossary covers every chunk again
+    plain = Retriever(index, HashEncoder(), candidates=1000, weights={"bm25_en": 0.0, "bm25_glossary": 1.5})
+    lists = plain._ranked_lists(question, plain.understand(question), allowed, {}, {})
+    assert "bm25_en" not in lists and translated[lists["bm25_glossary"]].any()
