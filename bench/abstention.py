@@ -1,6 +1,8 @@
 """Calibration data for abstention: for every question of the QA files, whether the name rules
 refuse it, whether it names a document or speaker, its dense z-score (RAG_MIN_Z) and its lexical
-coverage (RAG_MIN_COVERAGE, rag/relevance.py); then what each candidate threshold would do.
+coverage (RAG_MIN_COVERAGE, RAG_LOW_COVERAGE, RAG_LOW_COVERAGE_Z, RAG_MIN_COVERAGE_EN,
+rag/relevance.py); then what each candidate rule would do, per language (the rule chosen is the
+one with the fewest errors, answerable refused plus unanswerable answered, on the calibration half).
 
 Calibrate on one half, report on the other (README "Abstention"):
   .venv/bin/python bench/abstention.py --qa eval/dev.jsonl --qa eval/extra.jsonl \\
@@ -33,7 +35,7 @@ def rows_of(pipeline: Pipeline, files: list[Path], skip: tuple[str, ...]) -> lis
             d = result.diagnostics
             named = d.get("filters", {})
             cov = d.get("coverage") or {}
-            rows.append({"id": q["id"], "answerable": q.get("answerable", True),
+            rows.append({"id": q["id"], "answerable": q.get("answerable", True), "lang": intent.lang,
                          "names": pipeline._refusal(q["question"], intent) is not None,
                          "named": bool(named.get("doc_ids") or named.get("speakers")),
                          "z": d.get("dense_stats", {}).get("z"),
@@ -57,11 +59,20 @@ def main() -> None:
     una = [r for r in rows if not r["answerable"]]
     print(f"\n{len(ans)} answerable (not refused by name rules), {len(una)} unanswerable, "
           f"{sum(r['names'] for r in una)} of them refused by the name rules")
-    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
-        lost = [r["id"] for r in ans if r["coverage"] is not None and r["coverage"] < t]
-        caught = sum(r["names"] or (r["coverage"] is not None and r["coverage"] < t) for r in una)
-        print(f"coverage < {t}: answerable refused {len(lost)}/{len(ans)} {lost}, "
-              f"unanswerable refused (with the name rules) {caught}/{len(una)}")
+    # the rule in use, per language (the two coverages are measured on different vocabularies):
+    # Chinese off-topic below lo, or below 0.55 with z < zmin; English below lo alone
+    for lang, grid in (("zh", [(lo, z) for lo in (0.25, 0.3, 0.35, 0.55) for z in (0.0, 2.75, 3.0, 3.25, 3.5)]),
+                       ("en", [(lo, 0.0) for lo in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)])):
+        a = [r for r in ans if r["lang"] == lang]
+        u = [r for r in una if r["lang"] == lang]
+        for lo, zmin in grid:
+            off = lambda r: r["coverage"] is not None and (  # noqa: E731
+                r["coverage"] < lo or (r["coverage"] < 0.55 and r["z"] is not None and r["z"] < zmin))
+            lost = [r["id"] for r in a if off(r)]
+            caught = sum(r["names"] or off(r) for r in u)
+            print(f"{lang}: coverage < {lo}" + (f", or < 0.55 with z < {zmin}" if zmin else "") +
+                  f": answerable refused {len(lost)}/{len(a)} {lost}, unanswerable refused (with the name "
+                  f"rules) {caught}/{len(u)}; errors {len(lost) + len(u) - caught}")
     for t in (1.0, 1.5, 2.0, 2.5):
         lost = sum(r["z"] is not None and r["z"] < t and not r["named"] for r in ans)
         print(f"z < {t} (not named): answerable refused {lost}/{len(ans)}")

@@ -53,7 +53,14 @@ class Settings:
     milvus_uri: str | None = None  # RAG_MILVUS_URI: a Milvus server (http://host:19530); None: milvus-lite in the index version
     # answers
     min_z: float = 1.5  # RAG_MIN_Z: weak-evidence threshold (README "Abstention")
-    min_coverage: float = 0.55  # RAG_MIN_COVERAGE: off-topic threshold on lexical coverage (rag.relevance)
+    # off-topic on lexical coverage (rag.relevance; README "Abstention"). A Chinese question is
+    # off-topic below min_coverage, and below low_coverage too unless its best passage stands out
+    # by low_coverage_z (a paraphrase in words the documents never use); an English one, measured
+    # on the official English's vocabulary, below min_coverage_en
+    min_coverage: float = 0.30  # RAG_MIN_COVERAGE
+    low_coverage: float = 0.55  # RAG_LOW_COVERAGE
+    low_coverage_z: float = 3.0  # RAG_LOW_COVERAGE_Z
+    min_coverage_en: float = 0.55  # RAG_MIN_COVERAGE_EN
     llm_base_url: str | None = None  # RAG_LLM_BASE_URL
     llm_model: str | None = None  # RAG_LLM_MODEL
     llm_api_key: str | None = None  # RAG_LLM_API_KEY

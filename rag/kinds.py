@@ -105,6 +105,17 @@ _REPRESENTATIVE = re.compile(r"Permanent Representatives? of (?P<x>.+?) to the U
 _CHAIR = re.compile(r"Chair(?:man|person)? of (?P<x>.+)", re.I)
 
 
+def author_core(author: str) -> str:
+    """Who an English manifest author is, without brackets and office: 'Chair of Working Group I of
+    the Disarmament Commission' -> 'Working Group I of the Disarmament Commission'."""
+    core = _strip_brackets(author)
+    for pattern in (_MISSION, _REPRESENTATIVE, _CHAIR):
+        m = pattern.fullmatch(core)
+        if m:
+            return m["x"].strip()
+    return core
+
+
 def author_zh(author: str | None) -> str | None:
     """The Chinese form of a manifest author: itself when Chinese; else through the tables
     ('Permanent Mission of Ukraine to the United Nations' -> 乌克兰常驻联合国代表团, 'Non-Aligned

@@ -151,13 +151,25 @@ class Pipeline:
         named = diagnostics.get("filters", {})
         named = bool((named.get("doc_ids") and not filtered_by_us) or named.get("speakers"))
         cov = diagnostics.get("coverage") or {}
-        if cov.get("measured") and cov["score"] < self.settings.min_coverage:
-            return f"off-topic (coverage={cov['score']} < {self.settings.min_coverage}; unknown: {' '.join(cov['missing'])})"
+        z = diagnostics.get("dense_stats", {}).get("z")
+        off = cov.get("measured") and self._off_topic(cov["score"], z, diagnostics.get("intent", {}).get("lang"))
+        if off:
+            return f"off-topic ({off}; unknown: {' '.join(cov['missing'])})"
         if cov.get("measured") and not cov["content"] and not named:
             return "no content words and nothing named"
-        z = diagnostics.get("dense_stats", {}).get("z")
         if z is not None and z < self.min_z and not named:
             return f"weak evidence (z={z} < {self.min_z})"
+        return None
+
+    def _off_topic(self, score: float, z: float | None, lang: str | None) -> str | None:
+        """Why the coverage says off-topic, if it does (thresholds: rag.config, README "Abstention")."""
+        s = self.settings
+        if lang == "en":
+            return f"coverage={score} < {s.min_coverage_en}" if score < s.min_coverage_en else None
+        if score < s.min_coverage:
+            return f"coverage={score} < {s.min_coverage}"
+        if score < s.low_coverage and z is not None and z < s.low_coverage_z:
+            return f"coverage={score} < {s.low_coverage} and z={z} < {s.low_coverage_z}"
         return None
 
     def _compose(self, question: str, lang: str, passages, mode: str) -> Answer:

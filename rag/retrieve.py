@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from rag import answer_types
+from rag.authors import author_matchers
 from rag.errors import InputError
 from rag.filters import check_filters, intent_filters, matches
 from rag.fusion import bilingual, fuse
 from rag.glossary import Glossary
 from rag.index import Index
+from rag.kinds import RECORD_KINDS
 from rag.lexical import has_cjk
 from rag.protocols import Encoder
 from rag.relevance import Coverage, coverage
@@ -87,8 +89,14 @@ class Retriever:
         speakers = self.index.memo("speaker_infos", lambda: list(dict.fromkeys(
             info for _, _, info in self.index.speakers() if info)))
         lookup = self.index.memo("doc_lookup", lambda: DocLookup.of(self.index.documents))
-        people = self.index.memo("people", lambda: person_matchers(speakers, gazetteer))
+        people = self.index.memo("people", lambda: person_matchers(speakers, gazetteer)
+                                 + author_matchers(self._voices(), gazetteer))
         return parse_query(query, lookup, speakers, gazetteer, people)
+
+    def _voices(self) -> list[tuple[str, str | None]]:
+        """(voice label, English manifest author) of each one-voice document (rag.authors)."""
+        return [(labels[0], doc.author) for doc in self.index.documents
+                if doc.type not in RECORD_KINDS and (labels := self.index.speakers_of(doc.id))]
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None,
                intent: QueryIntent | None = None) -> SearchResult:

@@ -156,6 +156,28 @@ def test_answerable_questions_are_not_refused_as_off_topic(real_pipeline, questi
     assert answer.diagnostics["coverage"]["score"] >= real_pipeline.settings.min_coverage
 
 
+# Colloquial paraphrases (words the documents never use) stand out in the dense ranking and are
+# answered: the Chinese band rule (RAG_LOW_COVERAGE, RAG_LOW_COVERAGE_Z). Written for this test,
+# in no QA set.
+@pytest.mark.parametrize("question, doc", [
+    ("英国对搞那种打卫星的导弹试验是啥态度？", "DC-2023-UK-WP-space-TCBM"),
+    ("圣基茨和尼维斯琢磨着要加入海地的哪个小组？", "LTR-2023-02-07-SaintKittsNevis-Haiti"),
+])
+def test_colloquial_paraphrases_are_answered(real_pipeline, question: str, doc: str) -> None:
+    answer = real_pipeline.ask(question)
+    assert answer.answerable, answer.diagnostics.get("reason")
+    assert answer.citations[0].chunk.doc_id == doc
+
+
+def test_the_off_topic_rule_by_language(real_pipeline) -> None:
+    pipe, s = real_pipeline, real_pipeline.settings
+    assert pipe._off_topic(s.min_coverage - 0.01, 9.0, "zh")  # too little of the question is known
+    assert pipe._off_topic(s.low_coverage - 0.01, s.low_coverage_z - 0.1, "zh")  # and nothing stands out
+    assert pipe._off_topic(s.low_coverage - 0.01, s.low_coverage_z + 0.1, "zh") is None
+    assert pipe._off_topic(s.min_coverage_en - 0.01, 9.0, "en")  # English: one threshold
+    assert pipe._off_topic(s.min_coverage_en, 0.0, "en") is None
+
+
 def test_an_office_the_documents_name_but_that_never_speaks_is_a_topic(real_pipeline) -> None:
     """UNODC speaks nowhere, but the ECOSOC resolution on its counter-terrorism work names it."""
     answer = real_pipeline.ask("毒品和犯罪问题办公室的全球方案涵盖哪几年？")
