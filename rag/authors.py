@@ -7,7 +7,8 @@ is an entity named by its label, by each Chinese tail of the label of four chara
 more that no other label ends with (之友小组, 工作组主席), and by each English prefix of three words
 or more of the manifest's author (its core: `Chair of X` -> X) that no other author holds (Group of
 Friends, Working Group I). Built once per index (rag.retrieve), matched like the tables' names
-(rag.mentions decides whether the name speaks or is the topic).
+(rag.mentions decides whether the name speaks or is the topic); kind `author`, a boost like an
+organ (rag.filters.HARD_KINDS).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def author_entities(voices: Sequence[tuple[str, str | None]], gaz: Gazetteer) ->
                    and not _tabled(p, gaz)]
         known = gaz.entity(label)  # 捍卫《联合国宪章》之友小组 is in the tables, without its short forms
         en = known.en if known else cores.get(label) or label
-        out.append(Entity(label, label, en, "organization", tuple(tails + phrases)))
+        out.append(Entity(label, label, en, "author", tuple(tails + phrases)))
     return out
 
 
