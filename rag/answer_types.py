@@ -15,7 +15,8 @@ from dataclasses import dataclass
 _NUM = "一二三四五六七八九十两"
 # An English question about how a resolution was adopted: on whose recommendation or proposal, at
 # which meeting (the bracketed line under a resolution's title says so). rag.query reads it too.
-ADOPTION_EN = (r"\bon (?:the|whose|which|what) recommendation\b|\bon (?:a|the|whose|which|what) proposal\b|"
+ADOPTION_EN = (r"\bon (?:the|whose|which|what) recommendation\b|\bon (?:whose|which|what) proposal\b|"
+               r"\b(?:adopted|resolution|decision)\b.{0,80}\bon (?:a|the) proposal\b|"
                r"\b(?:proposal|recommendation) on which\b|\brecommended (?:the|this|that)\b.{0,60}\b(?:resolution|decision)\b|"
                r"\b(?:which|what) (?:\w+ ){0,2}(?:commission|committee|body|organ)\b.{0,20}\brecommended\b|"
                r"\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|\bplenary meeting\b")

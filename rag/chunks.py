@@ -95,8 +95,8 @@ def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int, 
     pending: list[Paragraph] = []
     size = 0
     for para in paragraphs:
-        if pending and size + 1 + len(para.text) > max_chars:
-            groups.append(pending)
+        if pending and (size + 1 + len(para.text) > max_chars or (body and para.number and size >= MIN_CHARS)):
+            groups.append(pending)  # full, or a passage of sentences before a numbered paragraph
             pending, size = [], 0
         pending.append(para)
         size += len(para.text) + (1 if size else 0)

@@ -125,14 +125,6 @@ class Gazetteer:
         ent = self._by_zh.get(zh)
         return ent.en_name() if ent else None
 
-    def knows(self, name: str) -> bool:
-        """Is this name, as a whole, one of the tables' names?"""
-        return nfkc(name).strip().casefold() in self._canon
-
-    def is_role(self, canonical: str) -> bool:
-        ent = self._by_zh.get(canonical)
-        return ent is not None and ent.kind == "role"
-
     def entity(self, zh: str) -> Entity | None:
         """The entity a Chinese name as written names (short form, record form or alias)."""
         return self._by_zh.get(zh)
@@ -279,6 +271,4 @@ def speaker_matches(speaker: SpeakerInfo | str, canonical: str, gazetteer: Gazet
     a compound affiliation matches each entity in it ('澳大利亚和乌拉圭' matches 乌拉圭)."""
     gaz = gazetteer or load_entities()
     wanted = gaz.keys(canonical)
-    if not gaz.knows(canonical):  # a name no table holds (第一工作组主席):
-        wanted = frozenset(k for k in wanted if not gaz.is_role(k))  # one chair, not every 主席
     return any(wanted & gaz.keys(name) for name in _speaker_names(speaker))

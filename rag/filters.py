@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from rag.errors import FilterError
-from rag.query import QueryIntent, speaker_matches
+from rag.query import QueryIntent, load_entities, speaker_matches
 from rag.records import Chunk, Document, Filters, SpeakerInfo
 from rag.text import squash
 
@@ -26,8 +26,7 @@ from rag.text import squash
 # organs and roles only a boost (route_speaker): an organ is named as often for its resolutions as
 # for the documents that cite them ("Which Security Council resolution…, according to the paper?"),
 # and 主席 chairs every meeting. A boost ranks the organ's own passages first without hiding the rest.
-# So are authors named loosely (rag.authors: 之友小组, Working Group I; tuning sets: hit@1 125 as a
-# filter, 126 as a boost, of 150).
+# So are authors named loosely (rag.authors: 之友小组, Working Group I).
 HARD_KINDS = ("state", "observer", "person", "office", "organization")
 # "the President in his national capacity", "主席以本国身份发言": the national-capacity turns.
 NATIONAL_CAPACITY = re.compile(r"本国身份|national capacity|(?:his|her|its) (?:own|national) capacity", re.I)
@@ -91,9 +90,15 @@ def check_filters(index, f: Filters, max_values: int | None = None) -> None:
 
 def speaker_ids(index, value: str) -> frozenset[int]:
     """Ids of the index's distinct speakers that `value` names (memoized per value: a corpus
-    has thousands of speakers, and a filter is matched against each once)."""
-    return index.memo(("speaker", value), lambda: frozenset(
-        sid for sid, label, info in index.speakers() if label_is(label, info, value)))
+    has thousands of speakers, and a filter is matched against each once). A value that is
+    exactly a speaker's label and no name of the tables names that speaker only: `第一工作组主席`
+    is one chair, though `主席` names every chair and `安全理事会` the Council's president too."""
+    def make() -> frozenset[int]:
+        exact = frozenset(sid for sid, label, _ in index.speakers() if _norm(label) == _norm(value))
+        if exact and load_entities().entity(value.strip()) is None:
+            return exact
+        return frozenset(sid for sid, label, info in index.speakers() if label_is(label, info, value))
+    return index.memo(("speaker", value), make)
 
 
 def doc_matches(doc: Document, f: Filters) -> bool:

@@ -52,9 +52,11 @@ OBJECT_EN = re.compile(
 # looked through (a letter `from the Permanent Representative of India` is still India's).
 OFFICIAL_OF = re.compile(r"\b(?:the\s+)?[A-Z][\w-]*\s+(?:(?:[A-Z][\w-]*|for|and|on)\s+){0,7}(?:of|for)\s+(?:the\s+)?$")
 # A delegation named by its representative (`the Observer for X`, `the representative of X`): X
-# speaks through them, so `for`/`of` here is no topic cue.
-DELEGATE_OF = re.compile(r"\b(?:permanent\s+)?(?:observers?|representatives?|delegates?|delegations?|"
-                         r"ambassadors?|missions?|envoys?)\s+(?:for|of)\s+(?:the\s+)?$", re.I)
+# speaks through them, so `for`/`of` here is no topic cue. Not a UN official's title: `the
+# Special Envoy for X` or `the Special Representative for X` speaks about X, not for it.
+DELEGATE_OF = re.compile(
+    r"(?<!special )(?<!personal )(?<!high )\b(?:permanent\s+)?(?:(?:observers?|delegations?)\s+(?:for|of)|"
+    r"(?:representatives?|delegates?|ambassadors?|missions?)\s+of)\s+(?:the\s+)?$", re.I)
 # What the question is about: 对/关于/有关/就 X; X问题, X局势; about/regarding/on X; the question of X.
 TOPIC_BEFORE = re.compile(
     r"(?:对于|对|关于|有关|就|针对|涉及|\babout|\bregarding|\bconcerning|\btowards?|\bagainst|\bon|\bfor|"

@@ -155,7 +155,8 @@ class Pipeline:
         off = cov.get("measured") and self._off_topic(cov["score"], z, diagnostics.get("intent", {}).get("lang"))
         if off:
             return f"off-topic ({off}; unknown: {' '.join(cov['missing'])})"
-        if cov.get("measured") and not cov["content"] and not named:
+        speaks = any(r.get("present") for r in diagnostics.get("intent", {}).get("speakers", []))
+        if cov.get("measured") and not cov["content"] and not (named or speaks):  # `之友小组说了什么？`
             return "no content words and nothing named"
         if z is not None and z < self.min_z and not named:
             return f"weak evidence (z={z} < {self.min_z})"

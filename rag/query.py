@@ -250,7 +250,8 @@ STRUCTURE_RE = re.compile(
     # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
     r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|根据(?:哪|什么).{0,6}提案|何时通过|哪一?天通过|"
     r"通过(?:的)?(?:日期|时间)|全体会议|\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|" + ADOPTION_EN + "|"
-    r"\bsymbol\b|"
+    r"\bsymbol of (?:the |this |that )?(?:\w+ ){0,3}(?:resolution|decision|document|letter|report|proposal|"
+    r"note|paper|statement)\b|"
     r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
     r"\bcalled to order\b|\brose at\b|\badjourned\b|"
@@ -329,8 +330,8 @@ def parse_query(question: str, documents: Sequence[Document] | DocLookup,
     found, others = mentioned_entities(rest, [*gaz.matchers, *gaz.blockers, *people])
     refs_out = []
     for ent, surface in found:
-        matches = tuple(dict.fromkeys(_label(s) for s in speakers if speaker_matches(s, ent.canonical, gaz)))
-        written = tuple(m for m in matches if len(m) > len(surface) and m in text)
+        matches = _matching_labels(speakers, ent.canonical, gaz)
+        written = tuple(m for m in matches if len(m) > len(surface) and _inside(surface, m, rest))
         if written:  # `第一工作组主席的文件`: the question writes out one chair's label, not any chair
             refs_out.append(SpeakerRef(written[0], ent.en, ent.kind, surface, True, written))
             continue
@@ -346,6 +347,24 @@ def parse_query(question: str, documents: Sequence[Document] | DocLookup,
         non_speakers=tuple(dict.fromkeys(e.canonical for e in others)),
         structural=asks_structure(question),
     )
+
+
+def _matching_labels(speakers: Sequence[SpeakerInfo | str], name: str, gaz: Gazetteer) -> tuple[str, ...]:
+    """The labels of the corpus speakers a name matches: the one it spells out exactly when no table
+    holds it (an author's label, 第一工作组主席), else every speaker it matches through the tables
+    (主席: every chair; 安全理事会: the Council and its president)."""
+    labels = tuple(dict.fromkeys(_label(s) for s in speakers))
+    if name in labels and gaz.entity(name) is None:  # as rag.filters.speaker_ids
+        return (name,)
+    return tuple(dict.fromkeys(_label(s) for s in speakers if speaker_matches(s, name, gaz)))
+
+
+def _inside(surface: str, label: str, text: str) -> bool:
+    """Does every occurrence of `surface` in `text` lie inside an occurrence of `label`? (主席 in
+    `第一工作组主席的文件`, but not in `主席对第一工作组主席的文件…`.)"""
+    spans = [(m.start(), m.end()) for m in re.finditer(re.escape(label), text)]
+    hits = [m.start() for m in re.finditer(re.escape(surface), text)]
+    return bool(spans and hits) and all(any(a <= i and i + len(surface) <= b for a, b in spans) for i in hits)
 
 
 def _label(speaker: SpeakerInfo | str) -> str:

@@ -173,15 +173,26 @@ class Retriever:
         elif self.mode == "hybrid":
             english = self._english(query, "bm25_en") and self.index.bm25_en is not None
             # the glossary list covers the chunks the English list cannot (see DEFAULT_WEIGHTS)
-            untranslated = Allowed.of(allowed.mask & ~self.index.columns.en) if english else allowed
-            lists.update(self._glossary_list(query, untranslated, diagnostics))
+            lists.update(self._glossary_list(query, self._untranslated(allowed) if english else allowed,
+                                             diagnostics))
             if english:
                 hits = self.index.bm25_en.search(query, self._k(len(self.index.bm25_en)), allowed=allowed.mask)
+                diagnostics["lexical_hits_en"] = len(hits)
                 if hits:
                     lists["bm25_en"] = [row for row, _ in hits][:self.depth]
         if q is not None:
             lists.update(self._boosts(q, lists, scores, soft, diagnostics, query))
         return lists
+
+    def _untranslated(self, allowed: Allowed) -> Allowed:
+        """The allowed chunks without an official English (one mask per index for the default sets:
+        a store that plans a filter per mask, Milvus, plans it once)."""
+        make = lambda: Allowed.of(allowed.mask & ~self.index.columns.en)  # noqa: E731
+        if allowed is self.index.body():
+            return self.index.memo("untranslated_body", make)
+        if allowed is self.index.everything():
+            return self.index.memo("untranslated_everything", make)
+        return make()
 
     def _k(self, rows: int) -> int:
         """How many rows a list asks for: the candidates, or every row when exhaustive."""

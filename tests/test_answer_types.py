@@ -21,6 +21,7 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("What is the symbol of the proposal on which the resolution was adopted?", ["adoption"]),
     ("Which commission recommended the ECOSOC resolution?", ["adoption"]),
     ("决议是根据哪项提案通过的？", ["adoption"]),
+    ("What did Kenya say on the proposal to reform peacekeeping?", []),
     ("爱尔兰在几月份担任安理会主席？", ["month"]),
     ("In which month did the Bureau meet the Minister?", ["month"]),
     ("中国对维和技术有什么看法？", []),

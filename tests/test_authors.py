@@ -39,3 +39,13 @@ def test_a_loosely_named_author_is_the_speaker_and_only_that_one():
         intent = parse_query(question, [], speakers, gaz, people)
         refs = [s for s in intent.speakers if s.canonical == label]
         assert refs and refs[0].matches == (label,), question
+
+
+def test_a_tail_inside_another_name_names_no_author():
+    gaz = load_entities()
+    people = author_matchers(VOICES, gaz)
+    speakers = [label for label, _ in VOICES]
+    for question in ("第二工作组主席的文件说了什么？", "海地之友小组说了什么？"):
+        intent = parse_query(question, [], speakers, gaz, people)
+        assert not {"第一工作组主席", "捍卫《联合国宪章》之友小组"} & {s.canonical for s in intent.speakers}, question
+    assert author_entities([("", "Somebody"), ("甲", None)], gaz) == []  # no empty or one-character label

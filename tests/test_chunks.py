@@ -124,6 +124,14 @@ def test_sentence_segments_of_a_working_paper_are_grouped_into_passages():
     assert [c.text for c in chunks if c.role == "heading"] == ["透明度和建立信任措施"]
 
 
+def test_sentences_before_a_numbered_paragraph_keep_their_own_label():
+    lines = ["工作文件", SENTENCE, SENTENCE, "1. " + SENTENCE, SENTENCE]
+    doc = _doc("working_paper", author="United Kingdom of Great Britain and Northern Ireland", layout="segments")
+    body = [c for c in chunk_document(doc, "\n".join(lines) + "\n") if c.role == "body"]
+    assert [c.paragraph for c in body] == ["p2-p3", "1"]  # the numbered paragraph absorbs what follows
+    assert body[0].text.count("各国应公布") == 2 and body[1].text.startswith("1. ")
+
+
 @pytest.mark.parametrize("kind, layout", [("resolution", "segments"), ("working_paper", "paragraphs")])
 def test_resolution_lines_and_real_paragraphs_are_never_grouped(kind, layout):
     lines = ["决议", *[f"{i}{SENTENCE}" for i in range(6)]]

@@ -169,6 +169,16 @@ def test_colloquial_paraphrases_are_answered(real_pipeline, question: str, doc: 
     assert answer.citations[0].chunk.doc_id == doc
 
 
+@pytest.mark.parametrize("question, label", [
+    ("之友小组说了什么？", "捍卫《联合国宪章》之友小组"),
+    ("According to the Working Group I paper, what should States avoid?", "第一工作组主席"),
+])
+def test_an_author_named_loosely_is_answered_from_its_own_document(real_pipeline, question, label) -> None:
+    answer = real_pipeline.ask(question)
+    assert answer.answerable, answer.diagnostics.get("reason")
+    assert answer.citations[0].chunk.speaker == label
+
+
 def test_the_off_topic_rule_by_language(real_pipeline) -> None:
     pipe, s = real_pipeline, real_pipeline.settings
     assert pipe._off_topic(s.min_coverage - 0.01, 9.0, "zh")  # too little of the question is known

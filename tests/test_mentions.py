@@ -39,6 +39,9 @@ def roles(question: str) -> tuple[list[str], list[str]]:
     ("Did the Observer for Qatar back the draft report?", ["卡塔尔"], []),
     ("What did the representative of Egypt say?", ["埃及"], []),
     ("Who wrote to the Observer for Qatar?", [], ["卡塔尔"]),
+    # a UN official's title: the envoy speaks about the state, not for it
+    ("What did the Special Envoy for Ukraine say?", [], ["乌克兰"]),
+    ("What did the Special Representative for Haiti report?", ["秘书长特别代表"], ["海地"]),
     # addressees
     ("Why did Ukraine write to the Secretary-General?", ["乌克兰"], ["秘书长"]),
     ("给秘书长的普通照会请求什么？", [], ["秘书长"]),

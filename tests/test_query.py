@@ -321,6 +321,11 @@ def test_a_label_written_out_is_that_speaker_not_every_chair():
     intent = parse_query("第一工作组主席的文件要求什么？", DOCS, speakers)
     assert [(s.canonical, s.matches) for s in intent.speakers] == [("第一工作组主席", ("第一工作组主席",))]
     assert len(parse_query("主席说了什么？", DOCS, speakers).speakers[0].matches) > 1
+    # only the mention the label spells out: another chair named elsewhere stays any chair
+    other = parse_query("主席对第一工作组主席的文件说了什么？", DOCS, speakers)
+    assert all(s.canonical != "第一工作组主席" for s in other.speakers)
+    both = parse_query("安理会主席和第一工作组主席分别说了什么？", DOCS, speakers)
+    assert [s.surface for s in both.speakers if s.canonical == "第一工作组主席"] != ["安理会主席"]
 
 
 # ---------------------------------------------------------------- filters and tables
@@ -457,6 +462,8 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     ("What is the symbol of the proposal on which the resolution was adopted?", True),
     ("决议是根据哪项提案通过的？", True),
     ("What does the resolution recommend to the General Assembly?", False),
+    ("Which symbol of peace did Ukraine mention?", False),
+    ("What did Kenya say on the proposal to reform peacekeeping?", False),
 ])
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure

@@ -132,3 +132,14 @@ def test_an_english_question_matches_translated_chunks_in_english_and_the_rest_t
     plain = Retriever(index, HashEncoder(), candidates=1000, weights={"bm25_en": 0.0, "bm25_glossary": 1.5})
     lists = plain._ranked_lists(question, plain.understand(question), allowed, {}, {})
     assert "bm25_en" not in lists and translated[lists["bm25_glossary"]].any()
+
+
+def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
+    from rag.filters import speaker_ids
+    labels = {sid: label for sid, label, _ in index.speakers()}
+    prst = [sid for sid, label in labels.items() if label.startswith("安全理事会主席")]
+    assert prst and set(prst) <= speaker_ids(index, "主席")  # a role names every chair
+    # 安全理事会 is a table name: it names the Council's president too
+    assert set(prst) <= speaker_ids(index, "安全理事会")
+    ukraine = [sid for sid, label in labels.items() if label == "乌克兰常驻联合国代表团"]
+    assert ukraine and speaker_ids(index, "乌克兰常驻联合国代表团") == frozenset(ukraine)
