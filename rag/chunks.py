@@ -95,8 +95,9 @@ def _units(paragraphs: list[Paragraph], labels: dict[int, str], max_chars: int, 
     pending: list[Paragraph] = []
     size = 0
     for para in paragraphs:
-        if pending and (size + 1 + len(para.text) > max_chars or (body and para.number and size >= MIN_CHARS)):
-            groups.append(pending)  # full, or a passage of sentences before a numbered paragraph
+        sentences = body and min_chars > MIN_CHARS and size >= MIN_CHARS  # a passage of sentences
+        if pending and (size + 1 + len(para.text) > max_chars or (sentences and para.number)):
+            groups.append(pending)  # full, or sentences that a numbered paragraph must not take
             pending, size = [], 0
         pending.append(para)
         size += len(para.text) + (1 if size else 0)
