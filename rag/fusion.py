@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -12,13 +12,16 @@ MODES = ("rrf", "sum")
 
 
 def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
-         weights: Mapping[str, float] | None = None, k: int = 60) -> list[tuple[int, float]]:
+         weights: Mapping[str, float] | None = None, k: int = 60,
+         flat: Collection[str] = ()) -> list[tuple[int, float]]:
     """Fuse ranked lists (best first) of item ids into one ranking, best first.
 
     mode "rrf": reciprocal rank fusion, score(d) = sum_r weight_r / (k + rank_r(d)), rank from 1.
     mode "sum": score(d) = sum_r weight_r * (1 - (rank_r(d) - 1) / len(list_r)), a linear rank score.
-    A list missing from `weights` has weight 1.0; an item absent from a list gets nothing from it.
-    Ties are broken by item id so the result is deterministic.
+    A list named in `flat` is a set, not a ranking: every item in it counts as rank 1 (a boost for
+    belonging, which adds no second copy of another list's order). A list missing from `weights`
+    has weight 1.0; an item absent from a list gets nothing from it. Ties are broken by item id so
+    the result is deterministic.
     """
     if mode not in MODES:
         raise InputError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
@@ -28,6 +31,7 @@ def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
         w = float(weights.get(name, 1.0))
         n = len(ranked)
         for rank, item in enumerate(ranked, 1):
+            rank = 1 if name in flat else rank
             part = w / (k + rank) if mode == "rrf" else w * (1 - (rank - 1) / n)
             scores[item] = scores.get(item, 0.0) + part
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

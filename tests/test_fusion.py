@@ -41,3 +41,12 @@ def test_without_enough_rows_scored_both_ways_the_native_scores_stand() -> None:
 def test_a_translated_row_outside_the_native_candidates_joins_the_list() -> None:
     merged = bilingual({1: 0.8, 2: 0.7, 3: 0.6}, {1: 0.9, 2: 0.8, 3: 0.7, 9: 0.95})
     assert 9 in merged and merged[9] == pytest.approx(0.85)
+
+
+def test_a_flat_list_is_a_set_every_member_counts_as_rank_one():
+    lists = {"dense": [3, 1, 2], "route_speaker": [2, 1]}
+    flat = dict(fuse(lists, k=10, flat=["route_speaker"]))
+    assert flat[1] == pytest.approx(1 / 12 + 1 / 11) and flat[2] == pytest.approx(1 / 13 + 1 / 11)
+    ranked = dict(fuse(lists, k=10))
+    assert ranked[2] == pytest.approx(1 / 13 + 1 / 11) and ranked[1] == pytest.approx(1 / 12 + 1 / 12)
+    assert [i for i, _ in fuse(lists, k=10, flat=["route_speaker"])] == [1, 2, 3]
