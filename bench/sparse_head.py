@@ -51,9 +51,9 @@ def main() -> None:
         q = e5.sparse(query)
         scores = docs @ q
         keep = np.asarray(allowed.mask)[ids]
-        order = [int(ids[i]) for i in np.argsort(-scores) if keep[i] and scores[i] > 0][:self.depth]
+        order = {int(ids[i]): float(scores[i]) for i in np.argsort(-scores) if keep[i] and scores[i] > 0}
         if order:
-            lists["sparse"] = order
+            lists["sparse"] = dict(list(order.items())[:self.depth])  # row -> score, as rag.fusion wants
         return lists
 
     files = args.qa or [REPO / "eval" / f"{s}.jsonl" for s in SETS]

@@ -47,6 +47,7 @@ class Settings:
     concurrent_queries: int = 4  # RAG_CONCURRENT_QUERIES: searches/answers computed at once per worker process
     # index and retrieval (README "The index" and "Scale")
     candidates: int = 300  # RAG_CANDIDATES: rows each ranked list asks the ANN / BM25 for
+    fusion: str = "minmax"  # RAG_FUSION: minmax | rrf | sum, how the ranked lists are fused (rag.fusion)
     nprobe: int = 64  # RAG_NPROBE: IVF lists visited by an unfiltered search (widened under filters)
     build_wait: float = 600.0  # RAG_BUILD_WAIT: seconds a build waits for another build of the same index
     store: str = "faiss"  # RAG_STORE: faiss | milvus (README "Milvus: serving")

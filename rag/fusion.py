@@ -8,20 +8,26 @@ import numpy as np
 
 from rag.errors import InputError
 
-MODES = ("rrf", "sum")
+MODES = ("rrf", "sum", "minmax")
+
+Ranked = Sequence[int] | Mapping[int, float]  # item ids best first, or item id -> score, best first
 
 
-def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
-         weights: Mapping[str, float] | None = None, k: int = 60,
-         flat: Collection[str] = ()) -> list[tuple[int, float]]:
-    """Fuse ranked lists (best first) of item ids into one ranking, best first.
+def fuse(rankings: Mapping[str, Ranked], *, mode: str = "rrf", weights: Mapping[str, float] | None = None,
+         k: int = 60, flat: Collection[str] = (), flat_score: float = 1.5) -> list[tuple[int, float]]:
+    """Fuse ranked lists of item ids into one ranking, best first.
 
     mode "rrf": reciprocal rank fusion, score(d) = sum_r weight_r / (k + rank_r(d)), rank from 1.
     mode "sum": score(d) = sum_r weight_r * (1 - (rank_r(d) - 1) / len(list_r)), a linear rank score.
-    A list named in `flat` is a set, not a ranking: every item in it counts as rank 1 (a boost for
-    belonging, which adds no second copy of another list's order). A list missing from `weights`
-    has weight 1.0; an item absent from a list gets nothing from it. Ties are broken by item id so
-    the result is deterministic.
+    mode "minmax": score(d) = sum_r weight_r * (s_r(d) - min_r) / (max_r - min_r), each list's own
+    scores rescaled to [0, 1] over the items it brings (CombSUM of min-max normalised scores); it
+    needs scores (a mapping item -> score). Unlike ranks, it keeps how far a list's best stands
+    above the rest: one lexical list sure of its first hit is no longer outvoted by three dense
+    lists that are each a little surer of another. A list whose scores are all equal gives 1.
+    A list named in `flat` is a set, not a ranking: every item in it counts as rank 1 (in "minmax",
+    as `flat_score`, relative to a list's best at 1): a boost for belonging, which adds no second
+    copy of another list's order. A list missing from `weights` has weight 1.0; an item absent
+    from a list gets nothing from it. Ties are broken by item id so the result is deterministic.
     """
     if mode not in MODES:
         raise InputError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
@@ -29,12 +35,23 @@ def fuse(rankings: Mapping[str, Sequence[int]], *, mode: str = "rrf",
     scores: dict[int, float] = {}
     for name, ranked in rankings.items():
         w = float(weights.get(name, 1.0))
-        n = len(ranked)
-        for rank, item in enumerate(ranked, 1):
-            rank = 1 if name in flat else rank
-            part = w / (k + rank) if mode == "rrf" else w * (1 - (rank - 1) / n)
-            scores[item] = scores.get(item, 0.0) + part
+        for item, part in _parts(name, ranked, mode, k, name in flat, flat_score):
+            scores[item] = scores.get(item, 0.0) + w * part
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _parts(name: str, ranked: Ranked, mode: str, k: int, flat: bool, flat_score: float) -> list[tuple[int, float]]:
+    """Each item of one list with its unweighted share of the fused score."""
+    if mode == "minmax" and flat:
+        return [(item, flat_score) for item in ranked]
+    if mode == "minmax":
+        if not isinstance(ranked, Mapping):
+            raise InputError(f"minmax fusion needs scores, and list {name!r} has only ranks")
+        lo, hi = min(ranked.values(), default=0.0), max(ranked.values(), default=0.0)
+        return [(item, (s - lo) / (hi - lo) if hi > lo else 1.0) for item, s in ranked.items()]
+    n = len(ranked)
+    ranks = [(item, 1 if flat else rank) for rank, item in enumerate(ranked, 1)]
+    return [(item, 1 / (k + r) if mode == "rrf" else 1 - (r - 1) / n) for item, r in ranks]
 
 
 def bilingual(native: Mapping[int, float], english: Mapping[int, float], min_pairs: int = 3) -> dict[int, float]:

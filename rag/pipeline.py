@@ -18,6 +18,7 @@ from rag.answer import (abstain, absent_document_message, absent_speaker_message
 from rag.embed import encoder_for
 from rag.config import Settings
 from rag.errors import ConfigError, InputError
+from rag.fusion import MODES as FUSION_MODES
 from rag.llm import LLMAnswerer, chat_model_from_settings
 from rag.prompts import PROMPTS_DIR
 from rag.protocols import Encoder
@@ -42,7 +43,9 @@ class Pipeline:
         self.settings = settings or Settings.from_env()
         self.index = index
         self.encoder = QueryMemo(encoder)
-        self.retriever = Retriever(index, self.encoder, mode=retrieval_mode,
+        if self.settings.fusion not in FUSION_MODES:
+            raise ConfigError(f"RAG_FUSION={self.settings.fusion!r}: expected one of {', '.join(FUSION_MODES)}")
+        self.retriever = Retriever(index, self.encoder, mode=retrieval_mode, fusion_mode=self.settings.fusion,
                                    candidates=self.settings.candidates,
                                    max_filter_values=self.settings.max_filter_values)
         self.tokenizer = index.tokenizer  # one jieba dictionary per process

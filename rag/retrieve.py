@@ -42,8 +42,9 @@ from rag.vectors import Allowed
 MODES = ("hybrid", "dense", "bm25")
 BOOSTS = ("route_", "answer_type:")  # lists that are sets: fused flat (rag.fusion.fuse)
 
-# Fusion weights per ranked list (RRF). Lexical counts only when the query has Chinese to match:
-# English words against Chinese text are noise (measured: hit@5 fell from 0.89 to 0.7 with it);
+# Fusion weights per ranked list (any fusion mode: calibrated under RRF, re-checked under min-max).
+# Lexical counts only when the query has Chinese to match: English words against Chinese text are
+# noise (measured: hit@5 fell from 0.89 to 0.7 with it);
 # an English question gets a lexical list through the English->Chinese glossary instead, and the
 # dense list over the official English where a document has one. An English question's lexical
 # list is one of two, by chunk: English BM25 over the official English where the chunk has it
@@ -52,7 +53,9 @@ BOOSTS = ("route_", "answer_type:")  # lists that are sets: fused flat (rag.fusi
 # outvoted three dense lists that agreed (tuning sets: hit@1 89 -> 93 of 110, hit@5 unchanged).
 # bm25_glossary was chosen among 0/0.5/1/1.5 on eval/dev.jsonl and checked on eval/extra.jsonl
 # (1.5 over 1.0: dev hit@1 0.79 -> 0.82); bm25_en among 0/0.5/1/1.5 on dev, extra and 2023-dev
-# (1.5 kept hit@5 at 106, 1.0 lost one). A list of weight 0 is not computed.
+# (1.5 kept hit@5 at 106, 1.0 lost one). Re-checked under min-max fusion (lexical 1/1.25/1.5/2,
+# dense 0.75/1 on the tuning sets): these stay best, 131 of 150 at rank 1. A list of weight 0 is
+# not computed.
 DEFAULT_WEIGHTS = {"dense": 1.0, "sentence": 1.0, "bm25": 1.0, "bm25_glossary": 1.5,
                    "dense_en": 1.0, "bm25_en": 1.5, "route_speaker": 1.0, "route_type": 1.0}
 
@@ -62,7 +65,8 @@ class Retriever:
     index: Index
     encoder: Encoder
     mode: str = "hybrid"
-    fusion_mode: str = "rrf"
+    fusion_mode: str = "minmax"  # rag.fusion.fuse (Settings.fusion); chosen on the tuning sets (README "Evaluation")
+    flat_score: float = 1.5  # what a boost's member counts in minmax fusion (a list's best is 1)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     rrf_k: int = 10  # RRF constant: candidate pools are small (one speaker's turn), so top ranks matter
     depth: int = 100  # how deep each list goes into fusion
@@ -129,7 +133,8 @@ class Retriever:
         lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
         diagnostics["lists"] = {name: len(ranked) for name, ranked in lists.items()}
         fused = fuse(lists, mode=self.fusion_mode, weights=self.weights, k=self.rrf_k,
-                     flat=[name for name in lists if name.startswith(BOOSTS)])[:top_k]
+                     flat=[name for name in lists if name.startswith(BOOSTS)],
+                     flat_score=self.flat_score)[:top_k]
         chunks = self.index.get_chunks([row for row, _ in fused])
         passages = tuple(self._passage(chunk, score, rank)
                          for rank, (chunk, (_, score)) in enumerate(zip(chunks, fused), 1))
@@ -153,8 +158,9 @@ class Retriever:
         return Allowed.of(base.mask & matches(self.index, hard))
 
     def _ranked_lists(self, query: str, intent: QueryIntent, allowed: Allowed, soft: dict[str, Filters],
-                      diagnostics: dict[str, Any]) -> dict[str, list[int]]:
-        lists: dict[str, list[int]] = {}
+                      diagnostics: dict[str, Any]) -> dict[str, dict[int, float]]:
+        """Each list: row -> score, best first, `depth` long (boosts: row -> 1, a set)."""
+        lists: dict[str, dict[int, float]] = {}
         scores: dict[str, dict[int, float]] = {}
         q = None
         if self.mode in ("hybrid", "dense"):
@@ -165,10 +171,10 @@ class Retriever:
             if self._english(query, "dense_en"):
                 scores |= self._with_english(q, allowed, scores)
             for name, s in scores.items():
-                lists[name] = list(s)[:self.depth]
+                lists[name] = _top(s.items(), self.depth)
         if self.mode == "bm25" or (self.mode == "hybrid" and has_cjk(query)):
             hits = self.index.bm25.search(query, self._k(len(self.index.bm25)), allowed=allowed.mask)
-            lists["bm25"] = [row for row, _ in hits][:self.depth]
+            lists["bm25"] = _top(hits, self.depth)
             diagnostics["lexical_hits"] = len(hits)
             if not hits:
                 diagnostics["lexical_message"] = ("no lexical match for this Chinese query: "
@@ -182,7 +188,7 @@ class Retriever:
                 hits = self.index.bm25_en.search(query, self._k(len(self.index.bm25_en)), allowed=allowed.mask)
                 diagnostics["lexical_hits_en"] = len(hits)
                 if hits:
-                    lists["bm25_en"] = [row for row, _ in hits][:self.depth]
+                    lists["bm25_en"] = _top(hits, self.depth)
         if q is not None:
             lists.update(self._boosts(lists, soft, diagnostics, query))
         return lists
@@ -252,8 +258,8 @@ class Retriever:
         mean, std = self.index.null.stats(q)
         return {"top": round(top, 4), "mean": round(mean, 4), "z": round((top - mean) / std, 3)}
 
-    def _boosts(self, lists: dict[str, list[int]], soft: dict[str, Filters], diagnostics: dict[str, Any],
-                query: str) -> dict[str, list[int]]:
+    def _boosts(self, lists: dict[str, dict[int, float]], soft: dict[str, Filters], diagnostics: dict[str, Any],
+                query: str) -> dict[str, dict[int, float]]:
         """Routing boosts and expected-answer types: the candidates that match, as sets (fused flat:
         belonging is the boost; ranked by the dense score they only copied the dense list, and
         outvoted a front matter line that BM25 and the answer type put first; tuning sets: hit@1
@@ -265,19 +271,19 @@ class Retriever:
         pool = np.array(sorted({row for ranked in lists.values() for row in ranked}), dtype=np.int64)
         if not len(pool):
             return {}
-        out: dict[str, list[int]] = {}
+        out: dict[str, dict[int, float]] = {}
         for name, f in soft.items():
-            out[name] = pool[matches(self.index, f, pool)].tolist()
+            out[name] = dict.fromkeys(pool[matches(self.index, f, pool)].tolist(), 1.0)
         holds = np.asarray(self.index.columns.holds[pool])
         for t in types:
-            out[f"answer_type:{t}"] = pool[(holds & answer_types.bit(t)) != 0].tolist()
+            out[f"answer_type:{t}"] = dict.fromkeys(pool[(holds & answer_types.bit(t)) != 0].tolist(), 1.0)
         return {k: v for k, v in out.items() if v}
 
     def _national_labels(self) -> tuple[str, ...]:
         return self.index.memo("national_labels", lambda: tuple(dict.fromkeys(
             label for _, label, info in self.index.speakers() if info and info.capacity == "national")))
 
-    def _glossary_list(self, query: str, allowed: Allowed, diagnostics) -> dict[str, list[int]]:
+    def _glossary_list(self, query: str, allowed: Allowed, diagnostics) -> dict[str, dict[int, float]]:
         """English question: BM25 over the Chinese renderings of its UN terms (rag/glossary.py),
         plus the question's own tokens, which only ever match the Latin words, numbers and symbols
         that the Chinese text carries as written (`10-1-2`, `Unite Aware`, `500`)."""
@@ -290,12 +296,17 @@ class Retriever:
             return {}
         hits = self.index.bm25.search_tokens(tokens, self._k(len(self.index.bm25)), allowed=allowed.mask)
         diagnostics["lexical_hits"] = len(hits)
-        return {"bm25_glossary": [row for row, _ in hits][:self.depth]} if hits else {}
+        return {"bm25_glossary": _top(hits, self.depth)} if hits else {}
 
     def _passage(self, chunk, score: float, rank: int) -> Passage:
         doc = self.index.document(chunk.doc_id)
         return Passage(chunk=chunk, score=score, rank=rank, title=doc.title_zh, date=doc.date,
                        url=doc.url)
+
+
+def _top(scored, depth: int) -> dict[int, float]:
+    """The first `depth` (row, score) pairs, best first, as row -> score."""
+    return dict(list(scored)[:depth])
 
 
 def _without(text: str, surfaces: list[str]) -> str:

@@ -50,3 +50,25 @@ def test_a_flat_list_is_a_set_every_member_counts_as_rank_one():
     ranked = dict(fuse(lists, k=10))
     assert ranked[2] == pytest.approx(1 / 13 + 1 / 11) and ranked[1] == pytest.approx(1 / 12 + 1 / 12)
     assert [i for i, _ in fuse(lists, k=10, flat=["route_speaker"])] == [1, 2, 3]
+
+
+def test_minmax_keeps_how_far_a_list_is_sure_of_its_first_item():
+    # three lists a little surer of 2, one list far surer of 1: ranks alone vote for 2
+    lists = {"dense": {2: 0.90, 1: 0.89, 3: 0.50}, "sentence": {2: 0.91, 1: 0.90, 3: 0.40},
+             "dense_en": {2: 0.88, 1: 0.87, 3: 0.60}, "bm25": {1: 30.0, 2: 3.0, 3: 2.0}}
+    assert [i for i, _ in fuse(lists, k=10)][0] == 2
+    scores = dict(fuse(lists, mode="minmax"))
+    assert [i for i, _ in fuse(lists, mode="minmax")][0] == 1
+    assert scores[3] == pytest.approx(0.0)  # the lowest in every list
+
+
+def test_minmax_counts_a_flat_member_as_flat_score_and_an_even_list_as_one():
+    lists = {"bm25": {5: 2.0, 6: 2.0}, "route_type": {6: 1.0, 7: 1.0}}
+    scores = dict(fuse(lists, mode="minmax", flat=["route_type"], flat_score=1.5,
+                       weights={"route_type": 2.0}))
+    assert scores == {5: pytest.approx(1.0), 6: pytest.approx(4.0), 7: pytest.approx(3.0)}
+
+
+def test_minmax_needs_scores_not_only_ranks():
+    with pytest.raises(InputError, match="needs scores"):
+        fuse({"dense": [1, 2]}, mode="minmax")

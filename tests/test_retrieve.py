@@ -126,12 +126,12 @@ def test_an_english_question_matches_translated_chunks_in_english_and_the_rest_t
     allowed = retriever._allowed(Filters(), False)
     lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
     translated = np.asarray(index.columns.en, dtype=bool)
-    assert lists["bm25_glossary"] and not translated[lists["bm25_glossary"]].any()
-    assert lists["bm25_en"] and translated[lists["bm25_en"]].all()
+    assert lists["bm25_glossary"] and not translated[list(lists["bm25_glossary"])].any()
+    assert lists["bm25_en"] and translated[list(lists["bm25_en"])].all()
     # without the English lists (rag eval --no-translations) the glossary covers every chunk again
     plain = Retriever(index, HashEncoder(), candidates=1000, weights={"bm25_en": 0.0, "bm25_glossary": 1.5})
     lists = plain._ranked_lists(question, plain.understand(question), allowed, {}, {})
-    assert "bm25_en" not in lists and translated[lists["bm25_glossary"]].any()
+    assert "bm25_en" not in lists and translated[list(lists["bm25_glossary"])].any()
 
 
 def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
@@ -143,3 +143,17 @@ def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> N
     assert set(prst) <= speaker_ids(index, "安全理事会")
     ukraine = [sid for sid, label in labels.items() if label == "乌克兰常驻联合国代表团"]
     assert ukraine and speaker_ids(index, "乌克兰常驻联合国代表团") == frozenset(ukraine)
+
+
+def test_rag_fusion_picks_the_fusion_and_an_unknown_one_is_a_config_error(index) -> None:
+    from rag.config import Settings
+    from rag.errors import ConfigError
+    from rag.pipeline import Pipeline
+    encoder = HashEncoder()
+    assert Pipeline(index, encoder, settings=Settings.from_env({})).retriever.fusion_mode == "minmax"
+    rrf = Pipeline(index, encoder, settings=Settings.from_env({"RAG_FUSION": "rrf"}))
+    assert rrf.retriever.fusion_mode == "rrf"
+    question = "安全理事会关于维和人员安全的决议"
+    assert rrf.search(question, top_k=3).passages  # rank-only fusion still takes the scored lists
+    with pytest.raises(ConfigError, match="RAG_FUSION"):
+        Pipeline(index, encoder, settings=Settings.from_env({"RAG_FUSION": "max"}))
