@@ -28,7 +28,8 @@ def main() -> None:
     args = ap.parse_args()
     pipeline = Pipeline.load(index_dir(args.index))
     fast = pipeline.retriever
-    exact = Retriever(fast.index, fast.encoder, candidates=fast.candidates, exhaustive=True)
+    exact = Retriever(fast.index, fast.encoder, candidates=fast.candidates, exhaustive=True,
+                      fusion_mode=fast.fusion_mode)
     items = [i for path in (args.qa or [REPO / "eval" / s for s in SETS]) for i in load_qa(path) if i.answerable]
     same, hits = 0, {"candidates": [0, 0], "exhaustive": [0, 0]}
     for item in items:

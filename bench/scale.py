@@ -186,7 +186,8 @@ def measure(path: Path, rounds: int = 1) -> dict:
     pipeline.encoder.encode_queries([questions[0]])  # the model loads
     load_s = time.perf_counter() - t0
     fast = pipeline.retriever
-    exact = Retriever(index, pipeline.encoder, candidates=fast.candidates, exhaustive=True)
+    exact = Retriever(index, pipeline.encoder, candidates=fast.candidates, exhaustive=True,
+                      fusion_mode=fast.fusion_mode)
     for q in questions:  # warm-up: the query memo gets the vector of each question's scoring
         fast.search(q, 10)  # text (what search encodes), the memory-mapped files their first touch
     service_rss, service_anon = _peak_rss_mb(), _anon_rss_mb()  # a service: nothing exhaustive yet

@@ -36,7 +36,7 @@ from rag.sentences import CHUNK_ENDS, CLOSERS
 from rag.speakers import Turn, document_speaker, split_record
 from rag.summary import boundary, split_summary
 
-CHUNKER_VERSION = "4"  # 4: sentence segments of a one-voice kind grouped into passages
+CHUNKER_VERSION = "5"  # 5: a signatory's title closing a letter is body (rag.roles); 4: sentence segments grouped
 MIN_CHARS = 30  # a body paragraph shorter than this is merged into the next one of the same turn
 # Aligned sentence segments (layout `segments`) of a letter, note verbale, working paper or report
 # are sentences, not paragraphs: consecutive ones of a run are grouped until the passage holds this

@@ -55,8 +55,24 @@ def find_doc_types(text: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- structure
 
+# Who signed a letter or note, to whom and when it was sent: its signature and title blocks. Only
+# with the letter or note as the object: who signed a treaty, or a signature campaign, is content.
+_LETTER = r"(?:信|函|照会|文件|说明)"
+_LETTER_EN = r"(?:letter|note(?: verbale)?|paper)"
+SIGNATURE_Q = (_LETTER + r"[^，。？?]{0,8}(?:由)?谁签|谁签(?:署|发)?了?(?:这|该|那|此|本)(?:封|份)?" + _LETTER + "|"
+               r"签署人|署名|落款|" + _LETTER + r"(?:上)?的签名|"
+               r"\bwho signed (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\bsigned (?:the|this|that) "
+               r"(?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\b" + _LETTER_EN + r"\b.{0,60}\bsigned by\b|"
+               r"\bsignature (?:on|of|under) (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b")
+ADDRESSEE_Q = (r"收件人|" + _LETTER + r"[^，。？?]{0,8}(?:(?:写|发|寄|致)给谁|是给谁的)|"
+               + _LETTER + r"[^，。？?]{0,10}(?:哪一?天|何时|什么时候)(?:发出|写的|发的)|"
+               r"\bto whom (?:was|is|were|are) .{0,60}\b(?:addressed|sent|written)\b|"
+               r"\b(?:addressed|sent|written) to whom\b|\bwhom (?:was|is) .{0,60}\baddressed\b|"
+               r"\b" + _LETTER_EN + r"\b.{0,60}\b(?:was|is) addressed to\b")
+
 # Questions about a document's structure rather than its content: the agenda, the contents, the
-# headings, who chaired or presided, where and when a meeting was held, how a document is titled.
+# headings, who chaired or presided, where and when a meeting was held, how a document is titled,
+# who signed a letter and to whom it went.
 # Only these may be answered from headings and front matter (chunk role heading | front_matter).
 STRUCTURE_RE = re.compile(
     r"议程|议题|目录|标题|题目|主持|主席是谁|谁(?:担任|是)?主席|谁主持|在哪里举行|何时举行|举行的?(?:时间|地点)|"
@@ -68,7 +84,11 @@ STRUCTURE_RE = re.compile(
     r"通过(?:的)?(?:日期|时间)|全体会议|\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|" + ADOPTION_EN + "|"
     r"\bsymbol of (?:the |this |that )?(?:\w+ ){0,3}(?:resolution|decision|document|letter|report|proposal|"
     r"note|paper|statement)\b|"
-    r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|s|ing)?\b|"
+    # who signed a letter or note, to whom and when it was sent
+    + SIGNATURE_Q + "|" + ADDRESSEE_Q + "|"
+    # `the Chair's paper`, `the Vice-Chair` name a speaker; `who chaired`, `who was the chair` ask
+    r"\bagenda\b|\btable of contents\b|\bcontents\b|\bheadings?\b|\btitled?\b|\bchair(?:ed|ing)\b|"
+    r"\bwho chairs\b|"
     r"\bpresid(?:ed|es|ing)\b|\bwho (?:was|is) (?:the )?(?:chair|president)\b|\bwhere (?:was|is) .{0,40}\bheld\b|"
     r"\bcalled to order\b|\brose at\b|\badjourned\b|"
     r"\bwhat time did .{0,60}\b(?:start|begin|open|close|end)\b|\bwhen did the meeting (?:start|begin|open|close|end)\b", re.I)

@@ -9,7 +9,8 @@
   (`通过议程`, `透明度和建立信任措施`, `附件`, `第43次全体会议`), a section marker (`一.`, `II.`), or the
   organ line that opens a resolution's preamble (`经济及社会理事会，`, `The General Assembly,`).
 - body: everything else, including heading-like lines that follow a lead-in ending in a colon or
-  start with a bullet (list entries such as panel members), and signatures (`内里斯·多克里(签名)`).
+  start with a bullet (list entries such as panel members), and signature blocks (`内里斯·多克里(签名)`,
+  a signatory's title alone: `常驻代表`, `尼加拉瓜共和国常驻联合国代表`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ _MASTHEAD = re.compile(
     r"|(?:大会|安全理事会|经济及社会理事会|托管理事会|人权理事会|General Assembly|Security Council"
     r"|Economic and Social Council|Human Rights Council)(?:正式记录)?")
 SIGNATURE_RE = re.compile(r"[（(]\s*签名\s*[）)]|\(Signed\)", re.I)
+# A signatory's title alone on a line closes a letter (`常驻代表`, `尼加拉瓜共和国常驻联合国代表`): the
+# signature block, not a heading (the front matter's `…常驻联合国代表给秘书长的信` ends otherwise).
+SIGNATORY_TITLE_RE = re.compile(r"[^，。；：,;:]{0,30}(?:常驻(?:联合国)?代表|临时代办|Permanent Representative"
+                                r"(?: of [A-Za-z ]{2,40})?(?: to the United Nations)?|Charg[ée] d[’']affaires(?: a\.i\.)?)",
+                                re.I)
 _BULLET = re.compile(r"[-–—•·*]\s")
 
 
@@ -66,8 +72,8 @@ def is_heading(text: str) -> bool:
     """Heading-like: a section marker, an organ line, or short with no sentence inside and no
     final punctuation (see module docstring)."""
     s = _squash(text)
-    if not s or SIGNATURE_RE.search(s) or _BULLET.match(s):
-        return False  # signatures and bulleted list entries are body
+    if not s or SIGNATURE_RE.search(s) or SIGNATORY_TITLE_RE.fullmatch(s) or _BULLET.match(s):
+        return False  # signatures, signatories' titles and bulleted list entries are body
     if is_section_marker(s) or is_organ_line(s):
         return True
     core = s.rstrip(_CLOSERS) or s

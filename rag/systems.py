@@ -14,8 +14,11 @@ def evaluation_systems(pipeline: Pipeline, corpus_dir: Path, *, baselines: bool 
     """'ours' has search and ask; the baselines only search (same model, same questions)."""
     systems: dict[str, Any] = {"ours": pipeline}
     if baselines:
-        systems["bm25 only"] = Retriever(pipeline.index, pipeline.encoder, mode="bm25", routing=False)
+        # one list each (plus the answer-type boosts), fused by RRF as they always were: under
+        # min-max a boost (1.5) would outweigh a lone list's best (1)
+        systems["bm25 only"] = Retriever(pipeline.index, pipeline.encoder, mode="bm25", routing=False,
+                                         fusion_mode="rrf")
         systems["dense only"] = Retriever(pipeline.index, pipeline.encoder, mode="dense", routing=False,
-                                          weights={"dense": 1.0, "sentence": 0.0})
+                                          fusion_mode="rrf", weights={"dense": 1.0, "sentence": 0.0})
         systems["naive"] = NaiveBaseline(corpus_dir, pipeline.encoder)
     return systems

@@ -20,8 +20,8 @@ from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerIn
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023.jsonl",
-                                                 "offtopic.jsonl")]
+QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl",
+                                                 "2023.jsonl", "offtopic.jsonl")]
 
 SOURCES = {
     "A": "主席：会议开始。\n戴兵先生（中国）：维和人员的安全\n至关重要。技术很重要。\n",
@@ -279,6 +279,7 @@ def seeds() -> set[str]:
 
 def test_2023_questions_cover_the_2023_documents_and_sets_are_disjoint():
     tuning, report = (load_qa(ROOT / "eval" / n) for n in ("2023-dev.jsonl", "2023.jsonl"))
+    tuning += load_qa(ROOT / "eval" / "2023-b.jsonl")
     ids = [i.id for f in QA_FILES for i in load_qa(f)]
     assert len(ids) == len(set(ids))
     new = {d.id for d in load_manifest(CORPUS)} - seeds()

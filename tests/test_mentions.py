@@ -39,6 +39,8 @@ def roles(question: str) -> tuple[list[str], list[str]]:
     ("Did the Observer for Qatar back the draft report?", ["卡塔尔"], []),
     ("What did the representative of Egypt say?", ["埃及"], []),
     ("Who wrote to the Observer for Qatar?", [], ["卡塔尔"]),
+    ("卡塔尔观察员说了什么？", ["卡塔尔"], []),
+    ("What did Qatar's observer say?", ["卡塔尔"], []),
     # a UN official's title: the envoy speaks about the state, not for it
     ("What did the Special Envoy for Ukraine say?", [], ["乌克兰"]),
     ("What did the Special Representative for Haiti report?", ["秘书长特别代表"], ["海地"]),
@@ -90,6 +92,13 @@ def test_organ_that_speaks_is_a_present_speaker():
 def test_organ_that_speaks_nowhere_is_never_an_absent_speaker(question):
     intent = parse(question)
     assert intent.missing_speakers == () and intent.speaker_names == ()
+
+
+@pytest.mark.parametrize("question", ["卡塔尔的观察员说了什么？", "What did the Qatar observer say?",
+                                      "以色列的观察员对巴勒斯坦问题说了什么？"])
+def test_an_absent_states_observer_is_that_state_absent_and_no_other_observer(question):
+    intent = parse(question)
+    assert intent.missing_speakers and intent.speaker_names == ()
 
 
 def test_state_that_speaks_nowhere_is_absent():

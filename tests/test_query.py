@@ -464,6 +464,24 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     ("What does the resolution recommend to the General Assembly?", False),
     ("Which symbol of peace did Ukraine mention?", False),
     ("What did Kenya say on the proposal to reform peacekeeping?", False),
+    # who signed a letter, to whom and when it went: its signature and title blocks
+    ("Who signed the letter from Saint Kitts and Nevis?", True),
+    ("Which country's Permanent Representative signed the letter?", True),
+    ("这封信是谁签署的？", True),
+    ("乌克兰的普通照会是哪一天发出的，收件人是谁？", True),
+    ("To whom was the note verbale addressed?", True),
+    ("哪些国家签署了该条约？", False),
+    ("谁签署了该条约？", False),
+    ("Who signed the Treaty on the Non-Proliferation of Nuclear Weapons?", False),
+    ("What does the paper say about the signature of the Arms Trade Treaty?", False),
+    ("哪些国家签名支持该声明？", False),
+    ("To whom should States provide assistance?", False),
+    ("委员会的报告什么时候发出的？", False),
+    ("What is the signature feature of the UK working paper?", False),
+    # a Chair named as the speaker is no question about who chaired
+    ("What does the Working Group I Chair's paper recommend?", False),
+    ("What did the Vice-Chair say about the report?", False),
+    ("Which working group does UNODC chair?", False),
 ])
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure

@@ -8,7 +8,7 @@ from rag.records import Paragraph
 from rag.roles import is_heading, is_masthead, is_organ_line, roles
 
 
-@pytest.mark.parametrize("text", ["通过议程", "透明度和建立信任措施", "附件", "第43次全体会议", "2023年7月25日", "一.", "II.",
+@pytest.mark.parametrize("text", ["通过议程", "秘书长特别代表", "2023年2月7日圣基茨和尼维斯常驻联合国代表给经济及社会理事会主席的信", "透明度和建立信任措施", "附件", "第43次全体会议", "2023年7月25日", "一.", "II.",
                                   "经济及社会理事会，", "大会，", "The General Assembly,", "Introduction",
                                   "[根据欧洲经济委员会的建议(E/2023/15/Add.1)通过]", "G (70)号决定",
                                   "审议委员会提交大会的报告草稿(A/78/35)", "主席：尼昂先生 (塞内加尔)"])
@@ -18,7 +18,8 @@ def test_headings(text):
 
 @pytest.mark.parametrize("text", ["1. 议程通过。", "就这样决定。", "建议大会通过下列决议草案：", "内里斯·多克里(签名)",
                                   "- 联合国秘书长", "重申一切形式和表现的恐怖主义是对国际和平与安全的最严重威胁之一，",
-                                  "The agenda was adopted.",
+                                  "The agenda was adopted.", "常驻代表", "尼加拉瓜共和国常驻联合国代表",
+                                  "Permanent Representative", "Chargé d'affaires a.i.",
                                   "维和" * 50])
 def test_not_headings(text):
     assert not is_heading(text)
