@@ -119,8 +119,8 @@ def find_refs(question: str) -> list[_Ref]:
 
 
 def scoring_text(intent: QueryIntent, consumed_speakers: Sequence[str] = ()) -> str:
-    """The question with the parts already turned into hard filters blanked out: document
-    references (routed to their document) and the named speakers in `consumed_speakers`. What is
+    """The question with the parts already routed blanked out: document references (routed to
+    their document) and the named speakers in `consumed_speakers` (filtered or boosted). What is
     left is what the passage itself must say, so a document's title or a passage that merely
     names the speaker no longer outranks the passage that answers."""
     text = nfkc(intent.question)

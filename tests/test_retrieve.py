@@ -157,3 +157,11 @@ def test_rag_fusion_picks_the_fusion_and_an_unknown_one_is_a_config_error(index)
     assert rrf.search(question, top_k=3).passages  # rank-only fusion still takes the scored lists
     with pytest.raises(ConfigError, match="RAG_FUSION"):
         Pipeline(index, encoder, settings=Settings.from_env({"RAG_FUSION": "max"}))
+
+
+def test_a_speaker_routed_by_boost_is_not_scored_as_text(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    result = retriever.search("经社理事会对煤矿甲烷决定了什么？", top_k=3)
+    assert result.diagnostics["intent"]["speakers"][0]["kind"] == "organ"  # soft: a boost, not a filter
+    assert "经社理事会" not in result.diagnostics["scoring_text"] and "煤矿甲烷" in result.diagnostics["scoring_text"]
+    assert result.diagnostics["lists"].get("route_speaker")
