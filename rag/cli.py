@@ -229,7 +229,8 @@ def _read_utf8(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 (byte {e.start}: {e.reason})") from None
 
 
-EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023.jsonl", "offtopic.jsonl")
+EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023.jsonl", "2023-c.jsonl",
+             "offtopic.jsonl")
 
 
 @main.command("eval")

@@ -21,7 +21,7 @@ from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerIn
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl",
-                                                 "2023.jsonl", "offtopic.jsonl")]
+                                                 "2023.jsonl", "2023-c.jsonl", "offtopic.jsonl")]
 
 SOURCES = {
     "A": "主席：会议开始。\n戴兵先生（中国）：维和人员的安全\n至关重要。技术很重要。\n",
@@ -289,6 +289,8 @@ def test_2023_questions_cover_the_2023_documents_and_sets_are_disjoint():
     assert {"zh", "en"} == {i.lang for i in report}
     questions = {i.question for i in tuning}
     assert not questions & {i.question for i in report}
+    fresh = load_qa(ROOT / "eval" / "2023-c.jsonl")  # the second report set
+    assert {e.doc for i in fresh for e in i.evidence} == new and not questions & {i.question for i in fresh}
 
 
 # ---------------------------------------------------------------- naive baseline and run_eval
