@@ -76,3 +76,8 @@ def test_bodies_and_titles_no_held_text_names_are_reported() -> None:
     # a state is never reported here (states are speakers: rag.pipeline._absent)
     assert unmentioned(question, entities, mentioned) == ["世界知识产权组织", "安全理事会", "生物多样性公约"]
     assert unmentioned("近东救济工程处说了什么？", [gaz.entity("近东救济工程处")], mentioned) == []
+
+
+def test_the_day_and_the_addressee_asked_for_are_not_content(zh: BM25) -> None:
+    c = coverage("照会是哪一天发出的，收件人是谁？", zh)
+    assert not {"一天", "收件", "收件人"} & set(c.content) and "照会" in c.content
