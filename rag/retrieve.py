@@ -15,6 +15,7 @@ spread of the same score over the index's null sample (rag.index.NullSample).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -308,8 +309,9 @@ class Retriever:
 
 
 def _top(scored, depth: int) -> dict[int, float]:
-    """The first `depth` (row, score) pairs, best first, as row -> score."""
-    return dict(list(scored)[:depth])
+    """The first `depth` (row, score) pairs, best first, as row -> score (without copying the rest:
+    the exhaustive reference scores every row)."""
+    return dict(itertools.islice(scored, depth))
 
 
 def _without(text: str, surfaces: list[str]) -> str:
