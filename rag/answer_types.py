@@ -21,6 +21,25 @@ ADOPTION_EN = (r"\bon (?:the|whose|which|what) recommendation\b|\bon (?:whose|wh
                r"\b(?:which|what) (?:\w+ ){0,2}(?:commission|committee|body|organ)\b.{0,20}\brecommended\b|"
                r"\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|\bplenary meeting\b")
 
+# Who signed a letter or note, to whom and when it was sent: its signature and title blocks. Only
+# with the letter or note as the object: who signed a treaty, or a signature campaign, is content.
+_LETTER = r"(?:信|函|照会|文件|说明)"
+_LETTER_EN = r"(?:letter|note(?: verbale)?|paper)"
+SIGNATURE_Q = (_LETTER + r"[^，。？?]{0,8}(?:由)?谁签|谁签(?:署|发)?了?(?:这|该|那|此|本)(?:封|份)?" + _LETTER + "|"
+               r"签署人|署名|落款|" + _LETTER + r"(?:上)?的签名|"
+               r"\bwho signed (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\bsigned (?:the|this|that) "
+               r"(?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\b" + _LETTER_EN + r"\b.{0,100}\bsigned by\b|"
+               r"\bsignature (?:on|of|under) (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b")
+ADDRESSEE_Q = (r"收件人|" + _LETTER + r"[^，。？?]{0,8}(?:(?:写|发|寄|致)给谁|是给谁的)|"
+               + _LETTER + r"[^，。？?]{0,10}(?:哪一?天|何时|什么时候)(?:发出|写的|发的)|"
+               r"\bto whom (?:was|is|were|are) .{0,100}\b(?:addressed|sent|written)\b|"
+               r"\b(?:addressed|sent|written) to whom\b|\bwhom (?:was|is) .{0,100}\baddressed\b|"
+               r"\b" + _LETTER_EN + r"\b.{0,100}\b(?:was|is) addressed to\b")
+# Which session a document belongs to (its front matter: `2023年届会`, `2022年7月25日至2023年7月26日`)
+SESSION_Q = r"哪一?届|届会|\b(?:which|what) session\b"
+# What a resolution or decision annexes (`附件 G (70)号决定`)
+ANNEX_Q = r"附件(?:是|为|中是)什么|所附的?(?:是|为)?(?:什么|哪)|\bannexed\b|\bwhat (?:is|does) the annex\b"
+
 
 @dataclass(frozen=True)
 class AnswerType:
@@ -55,6 +74,18 @@ TYPES = (
                    r"根据(?:哪|什么).{0,6}提案|" + ADOPTION_EN, re.I),
         re.compile(r"根据[^。\n]{1,60}(?:的建议|提案)[^。\n]{0,30}通过|第\d+次全体会议|\bon the recommendation of\b|"
                    r"\bon a proposal\b|\bplenary meeting\b", re.I)),
+    # a document's place in the UN's business and its letter form, read in its front matter,
+    # headings and signature block (`议程项目19`, `2023年届会`, `…给秘书长的信`, `附件`, `(签名)`)
+    AnswerType("agenda_item", re.compile(r"议程项目|哪(?:一|个)?项?议程|\bagenda items?\b", re.I),
+               re.compile(r"议程项目\s*\d+")),
+    AnswerType("session", re.compile(SESSION_Q, re.I),
+               re.compile(r"\d{4}年届会|第[一二三四五六七八九十百]+届会议")),
+    AnswerType("addressee", re.compile(ADDRESSEE_Q, re.I),
+               re.compile(r"给[^。\n]{1,40}的(?:信|函|照会)|向[^。\n]{1,30}致意|谨致函")),
+    AnswerType("annex", re.compile(ANNEX_Q, re.I),
+               re.compile(r"(?:^|的|见)附件(?:[一二三四五六七八九十]|\s|$|\))|所附|随函附上", re.M)),
+    AnswerType("signature", re.compile(SIGNATURE_Q, re.I),
+               re.compile(r"\(签名\)|（签名）|(?:常驻(?:联合国)?代表|临时代办)\s*$", re.M)),
     # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
     AnswerType(
         "month",

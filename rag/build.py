@@ -177,12 +177,13 @@ def write_version(path: Path, documents: Sequence[Document], chunks: Sequence[Ch
         old = {"dense": removed[0], "sentences": removed[1], "dense_en": removed[0],
                "sentences_en": english_ids(removed[0])}
         factories = {kind: _vectors(kind, tmp, base, old[kind], new[kind], embed, expected) for kind in VECTOR_KINDS}
-        bm25, bm25_en = _lexical(tmp)
+        bm25, bm25_en, bm25_en_sentence = _lexical(tmp)
         _null_sample(tmp, columns, factories)
         counts |= {"live": len(columns.order), "dense": _ntotal(tmp, "dense", factories),
                    "sentence_vectors": _ntotal(tmp, "sentences", factories),
                    "dense_en": _ntotal(tmp, "dense_en", factories),
                    "sentences_en": _ntotal(tmp, "sentences_en", factories), "bm25": bm25, "bm25_en": bm25_en,
+                   "bm25_en_sentence": bm25_en_sentence,
                    "english": int(np.count_nonzero(columns.en))}
         config = expected | {
             "name": path.name,
@@ -337,18 +338,30 @@ def _ntotal(tmp: Path, kind: str, factories: dict[str, str | None]) -> int:
     return int(vec.read(tmp / f"{kind}.faiss", factory).ntotal) if factory else 0
 
 
-def _lexical(tmp: Path) -> tuple[int, int]:
-    """bm25/ over every chunk's jieba tokens, bm25_en/ over the English ones (if any)."""
+def _lexical(tmp: Path) -> tuple[int, int, int]:
+    """bm25/ over every chunk's jieba tokens; bm25_en/ over the English ones and
+    bm25_en_sentence/ over each English sentence, ids chunk id * 16 + j as in sentences_en (if any)."""
     db = sqlite3.connect(tmp / "store.sqlite")
     try:
         zh = db.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
-        en = db.execute("SELECT id, tokens_en FROM chunks WHERE en = 1 ORDER BY id").fetchall()
+        en = db.execute("SELECT id, tokens_en, json_extract(record, '$.text_en') FROM chunks "
+                        "WHERE en = 1 ORDER BY id").fetchall()
     finally:
         db.close()
     BM25(Tokenizer()).fit_tokens([t.split() for _, t in zh], [i for i, _ in zh]).save(tmp / "bm25")
-    if en:
-        BM25(EnglishAnalyzer()).fit_tokens([t.split() for _, t in en], [i for i, _ in en]).save(tmp / "bm25_en")
-    return len(zh), len(en)
+    if not en:
+        return len(zh), 0, 0
+    analyzer = EnglishAnalyzer()
+    BM25(analyzer).fit_tokens([t.split() for _, t, _ in en], [i for i, _, _ in en]).save(tmp / "bm25_en")
+    memo: dict[str, list[list[str]]] = {}
+    ids, sentences = [], []
+    for cid, _, text in en:
+        if text not in memo:
+            memo[text] = [analyzer.tokenize(s) for s in split_english(text)]
+        ids += [cid * ENGLISH_SENTENCES + j for j in range(len(memo[text]))]
+        sentences += memo[text]
+    BM25(analyzer).fit_tokens(sentences, ids).save(tmp / "bm25_en_sentence")
+    return len(zh), len(en), len(ids)
 
 
 def _null_sample(tmp: Path, columns: Columns, factories: dict[str, str | None]) -> None:

@@ -6,8 +6,8 @@ role or a document.
 
 Per document: reflow (rag.reflow, with the manifest's layout or the detected one) -> speakers by
 kind (rag.speakers for verbatim records, rag.summary for summary records, the kind's rule for the
-rest) -> roles (rag.roles: headings and front matter are chunks of their own; headings have no speaker,
-nor has a record's front matter; any other kind's opening title block keeps the document's voice) ->
+rest) -> roles (rag.roles: headings and front matter are chunks of their own; a record's have no speaker,
+any other kind's keep the document's one voice) ->
 chunks -> the official English of each chunk's span when the manifest names a translation
 (rag.align).
 
@@ -36,7 +36,7 @@ from rag.sentences import CHUNK_ENDS, CLOSERS
 from rag.speakers import Turn, document_speaker, split_record
 from rag.summary import boundary, split_summary
 
-CHUNKER_VERSION = "5"  # 5: a signatory's title closing a letter is body (rag.roles); 4: sentence segments grouped
+CHUNKER_VERSION = "6"  # 6: a one-voice document's headings keep its voice; 5: a signatory's title closing a letter is body (rag.roles); 4: sentence segments grouped
 MIN_CHARS = 30  # a body paragraph shorter than this is merged into the next one of the same turn
 # Aligned sentence segments (layout `segments`) of a letter, note verbale, working paper or report
 # are sentences, not paragraphs: consecutive ones of a run are grouped until the passage holds this
@@ -193,9 +193,9 @@ def chunk_document(doc: Document, text: str, max_chars: int = 500, translation: 
     for run in _runs(placed):
         role, turn = run[0].role, run[0].turn
         # a record's headings and front matter belong to no turn; any other kind speaks with one
-        # voice, its opening title block included (the letter's title is the author's letter).
-        # Headings stay unvoiced: an annex's or a signature block's are not the author's words
-        speaker, info = (turn.speaker, turn.info) if turn else voice if voice and role != "heading" else (None, None)
+        # voice throughout: its title block (the letter's title is the author's letter), its
+        # headings (a resolution's `第35次全体会议`, an annex's title) and its body, the annex's too
+        speaker, info = (turn.speaker, turn.info) if turn else voice or (None, None)
         for unit in _units([p.para for p in run], labels, max_chars, role == "body", min_chars):
             chunks += [_chunk(doc, p, unit.label, role, speaker, info, turn, english)
                        for p in _pieces(text, unit, max_chars)]

@@ -229,7 +229,7 @@ def _read_utf8(path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 (byte {e.start}: {e.reason})") from None
 
 
-EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023.jsonl", "2023-c.jsonl",
+EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023-e.jsonl", "2023.jsonl", "2023-c.jsonl",
              "offtopic.jsonl")
 
 
@@ -239,7 +239,7 @@ EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="Write the full report here.")
 @click.option("--no-baselines", is_flag=True, help="Only evaluate our system.")
 @click.option("--no-translations", is_flag=True,
-              help="Rank without the official English (the dense_en and bm25_en lists off).")
+              help="Rank without the official English (the dense_en, bm25_en and bm25_en_sentence lists off).")
 @click.option("--index", "name", default="default", show_default=True)
 @corpus_option
 @friendly_errors
@@ -250,7 +250,7 @@ def eval_cmd(qa_files, json_out, no_baselines, no_translations, name, corpus_dir
     qa = list(qa_files) or [HOME / "eval" / f for f in EVAL_SETS]
     pipeline = _pipeline(name, None)
     if no_translations:
-        pipeline.retriever.weights.update(dense_en=0.0, bm25_en=0.0)
+        pipeline.retriever.weights.update(dense_en=0.0, bm25_en=0.0, bm25_en_sentence=0.0)
     systems = evaluation_systems(pipeline, _corpus(corpus_dir), baselines=not no_baselines)
     reports = run_eval(systems, qa, _corpus(corpus_dir))
     click.echo(format_table(reports))

@@ -10,6 +10,7 @@ index/<name> -> .<name>.v-…/   (rag.buildlock: versions, the build lock, the a
   dense_en.faiss    English vectors ("passage: " + text_en) of the chunks with a translation
   sentences_en.faiss  one vector per sentence of that English, FAISS id = chunk id * 16 + j
   bm25/, bm25_en/   jieba BM25 over the chunks, English BM25 over text_en (rag.lexical)
+  bm25_en_sentence/ English BM25 over each sentence of text_en, id = chunk id * 16 + j
   columns/*.npy     per-chunk columns (rag.columns)
   null.npz          the null sample: a fixed sample of chunks with their sentence vectors, for
                     the abstention statistic (a question's score against unrelated passages)
@@ -116,6 +117,7 @@ class Index:
     bm25: BM25
     bm25_en: BM25 | None
     null: NullSample
+    bm25_en_sentence: BM25 | None = None
     reader_lock: IO[str] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -320,7 +322,9 @@ def _open(version: Path, config: dict[str, Any], nprobe: int) -> Index:
                  columns=Columns.load(version / "columns"), dense=dense, sentences=sentences,
                  dense_en=vectors("dense_en"), sentences_en=vectors("sentences_en"), bm25=_bm25(version / "bm25", Tokenizer()),
                  bm25_en=_bm25(version / "bm25_en", EnglishAnalyzer()) if (version / "bm25_en").is_dir() else None,
-                 null=NullSample.load(version / "null.npz"))
+                 null=NullSample.load(version / "null.npz"),
+                 bm25_en_sentence=_bm25(version / "bm25_en_sentence", EnglishAnalyzer())
+                 if (version / "bm25_en_sentence").is_dir() else None)
 
 
 def _with_store(index: Index, store: str, milvus_uri: str | None) -> Index:

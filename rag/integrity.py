@@ -16,7 +16,7 @@ from rag import buildlock
 from rag.chunks import CHUNKER_VERSION
 from rag.errors import IndexCorruptError, IndexLoadError
 
-FORMAT_VERSION = 3  # 3: the store keeps the English sentence keys (sentences_en)
+FORMAT_VERSION = 4  # 3: the store keeps the English sentence keys (sentences_en); 4: bm25_en_sentence
 CHEAP_BYTES = 16 << 20  # artifacts up to this size are checksummed at every load
 
 
@@ -100,13 +100,14 @@ def check_counts(index: Any) -> None:
         "sentences_en": index.sentences_en.ntotal if index.sentences_en else 0,
         "bm25": len(index.bm25),
         "bm25_en": len(index.bm25_en) if index.bm25_en else 0,
+        "bm25_en_sentence": len(index.bm25_en_sentence) if index.bm25_en_sentence else 0,
         "english": int(np.count_nonzero(index.columns.en)),
     }
     files = {"documents": "store.sqlite", "sources": "store.sqlite", "chunks": "store.sqlite",
              "sentences": "store.sqlite", "speakers": "store.sqlite", "live": "columns/order.npy",
              "dense": "dense.faiss", "sentence_vectors": "sentences.faiss", "dense_en": "dense_en.faiss",
              "sentences_en": "sentences_en.faiss",
-             "bm25": "bm25", "bm25_en": "bm25_en", "english": "columns/en.npy"}
+             "bm25": "bm25", "bm25_en": "bm25_en", "bm25_en_sentence": "bm25_en_sentence", "english": "columns/en.npy"}
     for name, n in have.items():
         if want.get(name) != n:
             raise IndexCorruptError(f"{index.path / files[name]}: holds {n} {name.replace('_', ' ')} rows, "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer_types import ADOPTION_EN
+from rag.answer_types import ADDRESSEE_Q, ADOPTION_EN, ANNEX_Q, SESSION_Q, SIGNATURE_Q
 from rag.text import nfkc
 
 
@@ -55,21 +55,6 @@ def find_doc_types(text: str) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- structure
 
-# Who signed a letter or note, to whom and when it was sent: its signature and title blocks. Only
-# with the letter or note as the object: who signed a treaty, or a signature campaign, is content.
-_LETTER = r"(?:信|函|照会|文件|说明)"
-_LETTER_EN = r"(?:letter|note(?: verbale)?|paper)"
-SIGNATURE_Q = (_LETTER + r"[^，。？?]{0,8}(?:由)?谁签|谁签(?:署|发)?了?(?:这|该|那|此|本)(?:封|份)?" + _LETTER + "|"
-               r"签署人|署名|落款|" + _LETTER + r"(?:上)?的签名|"
-               r"\bwho signed (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\bsigned (?:the|this|that) "
-               r"(?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\b" + _LETTER_EN + r"\b.{0,60}\bsigned by\b|"
-               r"\bsignature (?:on|of|under) (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b")
-ADDRESSEE_Q = (r"收件人|" + _LETTER + r"[^，。？?]{0,8}(?:(?:写|发|寄|致)给谁|是给谁的)|"
-               + _LETTER + r"[^，。？?]{0,10}(?:哪一?天|何时|什么时候)(?:发出|写的|发的)|"
-               r"\bto whom (?:was|is|were|are) .{0,60}\b(?:addressed|sent|written)\b|"
-               r"\b(?:addressed|sent|written) to whom\b|\bwhom (?:was|is) .{0,60}\baddressed\b|"
-               r"\b" + _LETTER_EN + r"\b.{0,60}\b(?:was|is) addressed to\b")
-
 # Questions about a document's structure rather than its content: the agenda, the contents, the
 # headings, who chaired or presided, where and when a meeting was held, how a document is titled,
 # who signed a letter and to whom it went.
@@ -82,6 +67,8 @@ STRUCTURE_RE = re.compile(
     # how a resolution or decision was adopted: its front matter says (根据…的建议通过, 第43次全体会议)
     r"根据(?:谁|哪个|哪些|.{0,20}的)建议通过|根据谁的建议|根据(?:哪|什么).{0,6}提案|何时通过|哪一?天通过|"
     r"通过(?:的)?(?:日期|时间)|全体会议|\bon the recommendation of\b|\bwhen was .{0,80}\badopted\b|" + ADOPTION_EN + "|"
+    # which session a document belongs to, what a resolution annexes
+    + SESSION_Q + "|" + ANNEX_Q + "|"
     r"\bsymbol of (?:the |this |that )?(?:\w+ ){0,3}(?:resolution|decision|document|letter|report|proposal|"
     r"note|paper|statement)\b|"
     # who signed a letter or note, to whom and when it was sent

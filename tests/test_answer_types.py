@@ -25,6 +25,19 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("爱尔兰在几月份担任安理会主席？", ["month"]),
     ("In which month did the Bureau meet the Minister?", ["month"]),
     ("中国对维和技术有什么看法？", []),
+    # a document's place in the UN's business and its letter form
+    ("该决议列在哪个议程项目之下？", ["agenda_item"]),
+    ("Under which agenda item was the letter circulated?", ["agenda_item"]),
+    ("这份照会属于经社理事会哪一届会？", ["session"]),
+    ("Which session of the Council does the note belong to?", ["session"]),
+    ("To whom was the Group of Friends in Defense of the Charter's letter of 20 July 2023 addressed?", ["addressee"]),
+    ("这封信是写给谁的？", ["addressee"]),
+    ("What is annexed to the resolution on coal mine methane?", ["annex"]),
+    ("决议所附的是什么？", ["annex"]),
+    ("来信由谁签署？", ["signature"]),
+    ("Who signed the letter from Saint Kitts and Nevis?", ["signature"]),
+    ("Who signed the Treaty on the Non-Proliferation of Nuclear Weapons?", []),  # a treaty is content
+    ("议程上有什么？", []),  # the agenda, not an agenda item: STRUCTURE_RE's (rag.question_kinds)
 ])
 def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     assert detect(question) == types
@@ -45,6 +58,18 @@ def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     ("爱尔兰期待在担任9月份主席期间主办会议。", "month", True),
     ("The Bureau had met the Minister in April.", "month", True),
     ("我们必须聚焦技术。", "month", False),
+    ("2023年届会\n议程项目19 (e)\n社会与人权问题", "agenda_item", True),
+    ("2023年届会\n议程项目19 (e)", "session", True),
+    ("第六十六届会议\n议程项目54", "session", True),
+    ("委员会在本届会议期间开展了工作。", "session", False),
+    ("2023年7月20日捍卫《联合国宪章》之友小组给经济及社会理事会主席的信", "addressee", True),
+    ("乌克兰常驻联合国代表团向联合国秘书长致意，并谨告知…", "addressee", True),
+    ("第43次全体会议\n2023年7月25日\n附件\nG (70)号决定", "annex", True),
+    ("在本决议所附G (70)号决定中核可了指南。", "annex", True),
+    ("第76/181号决议，附件。", "annex", False),  # a footnote citing another text's annex
+    ("本函已得到充分认可。\n内里斯·多克里(签名)\n常驻代表", "signature", True),
+    ("尼加拉瓜共和国常驻联合国代表", "signature", True),
+    ("常驻代表在会上发言，介绍了报告。", "signature", False),
 ])
 def test_which_passages_hold_an_answer(passage: str, kind: str, held: bool) -> None:
     assert holds(kind, passage) is held

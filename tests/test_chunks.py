@@ -80,9 +80,9 @@ def test_numbered_paragraphs_keep_their_number_and_are_never_merged():
     assert [c.role for c in chunks] == ["front_matter"] + ["body"] * 5 + ["heading", "body"]
     assert chunks[0].text == "概念说明" and chunks[1].text.startswith("1. 维和特派团")  # never glued to the body
     assert chunks[2].text == "2. 短。"  # numbered paragraphs never absorb the next one
-    assert chunks[6].text == "形式" and chunks[6].speaker is None  # a heading is nobody's words
+    assert chunks[6].text == "形式" and chunks[6].speaker == chunks[7].speaker  # a letter's heading is the letter's
     # a letter speaks with one voice: its opening title block is the author's too
-    assert all(c.speaker == "印度常驻联合国代表" and c.turn is None for c in chunks if c.role != "heading")
+    assert all(c.speaker == "印度常驻联合国代表" and c.turn is None for c in chunks)
 
 
 def test_letter_with_a_colon_list_entry_has_no_turns():
@@ -105,8 +105,7 @@ def test_headings_are_chunks_of_their_own_and_never_glued_to_body():
         ("body", "注意到欧洲经济委员会在第七十届会议上核可了2021年12月通过的指南，"), ("body", "决定请会员国考虑采取适当措施。"),
         ("heading", "一.\n导言"),
         ("body", "短。\n工作组在三次实质性会议上就该议程项目进行了广泛的讨论。")]
-    assert [c.speaker for c in chunks] == ["经济及社会理事会", None, "经济及社会理事会", "经济及社会理事会", None,
-                                           "经济及社会理事会"]  # the title block is the organ's; headings nobody's
+    assert [c.speaker for c in chunks] == ["经济及社会理事会"] * 6  # title block, headings and body: the organ's
     assert chunks[0].paragraph == "p1-p2" and chunks[4].paragraph == "p6-p7"
 
 
@@ -165,8 +164,8 @@ def _by_doc(corpus, doc_id: str) -> list[Chunk]:
 
 
 # sha256 of every chunk of the real corpus, one sorted-key JSON line each, as of this chunker version.
-GOLDEN_CHUNKER_VERSION = "5"
-GOLDEN_CHUNKS_SHA256 = "58e935e3059bb33f7c505ae4cff55caf4c0a0f350d919aa483612363b1661288"
+GOLDEN_CHUNKER_VERSION = "6"
+GOLDEN_CHUNKS_SHA256 = "47f1f80db766f54bed952e8d01a20e5ad3d1800d49fc039cb380f2a602919d22"
 
 
 def test_chunk_output_matches_golden_hash(corpus):
@@ -255,10 +254,9 @@ def test_documents_without_turns_all_have_speakers(corpus):
         body = [c for c in chunks if c.role == "body"]
         assert body and {c.speaker for c in body} == {label}, doc_id
         assert all(c.turn is None and c.speaker_info is not None for c in body)
-        # one voice: the opening title block is the document's too; headings are nobody's
+        # one voice: the opening title block and the headings are the document's too
         assert all(c.speaker == label and c.speaker_info == body[0].speaker_info for c in chunks
-                   if c.role == "front_matter")
-        assert all(c.speaker is None and c.speaker_info is None for c in chunks if c.role == "heading")
+                   if c.role in ("front_matter", "heading"))
         if doc_id in affiliations:
             assert body[0].speaker_info.affiliation == affiliations[doc_id]
     [signed] = [c for c in _by_doc(corpus, "LTR-2023-02-07-SaintKittsNevis-Haiti") if "(签名)" in c.text]

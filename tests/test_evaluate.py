@@ -20,7 +20,7 @@ from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerIn
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl",
+QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023-e.jsonl",
                                                  "2023.jsonl", "2023-c.jsonl", "offtopic.jsonl")]
 
 SOURCES = {

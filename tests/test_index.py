@@ -121,6 +121,11 @@ def test_build_records_what_it_wrote_and_skips_when_nothing_changed(corpus: Path
     assert len(index.chunks) == config["n_chunks"] == index.dense.ntotal == len(index.bm25)
     assert index.dense_en is not None and index.bm25_en is not None
     assert index.dense_en.ntotal == config["counts"]["english"] > 0
+    # one English BM25 row per sentence of each translation (ids chunk id * 16 + j)
+    assert index.bm25_en_sentence is not None
+    assert len(index.bm25_en_sentence) == config["counts"]["bm25_en_sentence"] > config["counts"]["english"]
+    owners = set((index.bm25_en_sentence.ids // 16).tolist())
+    assert owners == set(np.flatnonzero(np.asarray(index.columns.en)).tolist())
 
 
 def test_the_index_answers_without_iterating_the_chunks(built: Path) -> None:

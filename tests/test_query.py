@@ -482,6 +482,14 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     ("What does the Working Group I Chair's paper recommend?", False),
     ("What did the Vice-Chair say about the report?", False),
     ("Which working group does UNODC chair?", False),
+    # which session a document belongs to, what a resolution annexes; a long subject before `addressed`
+    ("乌克兰常驻团给秘书长的那份照会属于经社理事会哪一届会？", True),
+    ("Which session of the Council does the letter belong to?", True),
+    ("What is annexed to ECOSOC resolution 2023/18 on coal mine methane?", True),
+    ("决议所附的是什么？", True),
+    ("What does the decision annexed to the resolution say about methane?", True),
+    ("What does the ECE's Guidance say about methane drainage?", False),
+    ("To whom was the Group of Friends in Defense of the Charter's letter of 20 July 2023 addressed?", True),
 ])
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure

@@ -134,6 +134,28 @@ def test_an_english_question_matches_translated_chunks_in_english_and_the_rest_t
     assert "bm25_en" not in lists and translated[list(lists["bm25_glossary"])].any()
 
 
+def test_an_english_question_scores_each_translated_chunk_by_its_best_english_sentence(index) -> None:
+    from rag.sentences import split_english
+    retriever = Retriever(index, HashEncoder(), candidates=1000)
+    question = "What did the Council say about the safety and security of peacekeepers?"
+    allowed = retriever._allowed(Filters(), False)
+    lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
+    ranked = lists["bm25_en_sentence"]
+    assert ranked and list(ranked.values()) == sorted(ranked.values(), reverse=True)
+    bm25 = index.bm25_en_sentence
+    scores = dict(zip(bm25.ids.tolist(), bm25.scores(bm25.tokenizer.tokenize(question)).tolist()))
+    for row, score in list(ranked.items())[:10]:
+        chunk = index.get_chunks([row])[0]
+        best = max(scores[row * 16 + j] for j in range(len(split_english(chunk.text_en))))
+        assert score == pytest.approx(best)
+    # the whole paragraph's BM25 is another list: a chunk is not its best sentence
+    assert lists["bm25_en"] != ranked
+    off = Retriever(index, HashEncoder(), candidates=1000, weights={"bm25_en_sentence": 0.0})
+    assert "bm25_en_sentence" not in off._ranked_lists(question, off.understand(question), allowed, {}, {})
+    chinese = "安理会对维和人员的安全说了什么？"
+    assert "bm25_en_sentence" not in retriever._ranked_lists(chinese, retriever.understand(chinese), allowed, {}, {})
+
+
 def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
     from rag.filters import speaker_ids
     labels = {sid: label for sid, label, _ in index.speakers()}
