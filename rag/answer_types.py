@@ -33,10 +33,11 @@ SIGNATURE_Q = (_LETTER + r"[^，。？?]{0,8}(?:由)?谁签|谁签(?:署|发)?�
 ADDRESSEE_Q = (r"收件人|" + _LETTER + r"[^，。？?]{0,8}(?:(?:写|发|寄|致)给谁|是给谁的)|"
                + _LETTER + r"[^，。？?]{0,10}(?:哪一?天|何时|什么时候)(?:发出|写的|发的)|"
                r"\bto whom (?:was|is|were|are) .{0,100}\b(?:addressed|sent|written)\b|"
+               r"\bto whom did .{0,100}\b(?:send|address|write)\b|"
                r"\b(?:addressed|sent|written) to whom\b|\bwhom (?:was|is) .{0,100}\baddressed\b|"
                r"\b" + _LETTER_EN + r"\b.{0,100}\b(?:was|is) addressed to\b")
 # Which session a document belongs to (its front matter: `2023年届会`, `2022年7月25日至2023年7月26日`)
-SESSION_Q = r"哪一?届|届会|\b(?:which|what) session\b"
+SESSION_Q = r"哪一?届|届会(?!议)|\b(?:which|what) session\b"
 # What a resolution or decision annexes (`附件 G (70)号决定`)
 ANNEX_Q = r"附件(?:是|为|中是)什么|所附的?(?:是|为)?(?:什么|哪)|\bannexed\b|\bwhat (?:is|does) the annex\b"
 
@@ -76,16 +77,28 @@ TYPES = (
                    r"\bon a proposal\b|\bplenary meeting\b", re.I)),
     # a document's place in the UN's business and its letter form, read in its front matter,
     # headings and signature block (`议程项目19`, `2023年届会`, `…给秘书长的信`, `附件`, `(签名)`)
-    AnswerType("agenda_item", re.compile(r"议程项目|哪(?:一|个)?项?议程|\bagenda items?\b", re.I),
+    AnswerType("agenda_item", re.compile(r"哪(?:一|个)?项?议程|议程项目(?:是|为)?(?:什么|第?几|哪)|"
+                                         r"\b(?:which|what) (?:\w+ ){0,2}agenda items?\b", re.I),
                re.compile(r"议程项目\s*\d+")),
     AnswerType("session", re.compile(SESSION_Q, re.I),
                re.compile(r"\d{4}年届会|第[一二三四五六七八九十百]+届会议")),
     AnswerType("addressee", re.compile(ADDRESSEE_Q, re.I),
-               re.compile(r"给[^。\n]{1,40}的(?:信|函|照会)|向[^。\n]{1,30}致意|谨致函")),
+               re.compile(r"给[^。\n]{1,40}的(?:普通)?(?:信|函|照会)|向[^。\n]{1,30}致意|谨致函")),
     AnswerType("annex", re.compile(ANNEX_Q, re.I),
                re.compile(r"(?:^|的|见)附件(?:[一二三四五六七八九十]|\s|$|\))|所附|随函附上", re.M)),
     AnswerType("signature", re.compile(SIGNATURE_Q, re.I),
                re.compile(r"\(签名\)|（签名）|(?:常驻(?:联合国)?代表|临时代办)\s*$", re.M)),
+    # when a meeting was called to order and when it rose: the record's procedural lines
+    # (`上午10时10分宣布开会。`, `上午11时35分散会。`), not the time it was convened for
+    AnswerType("opening", re.compile(r"会议?(?:是|于)?(?:几点|何时|什么时候)(?:宣布)?(?:开会|开始|开的)|"
+                                     r"(?:几点|何时|什么时候)(?:宣布)?开会|\bcalled to order\b|"
+                                     r"\b(?:what time|when) did (?:the|this|that) meeting (?:start|begin|open)\b", re.I),
+               re.compile(r"\d{1,2}时(?:\d{1,2}分)?(?:宣布)?开会")),
+    AnswerType("closing", re.compile(r"会议?(?:是|于)?(?:几点|何时|什么时候)(?:散会|结束)|(?:几点|何时|什么时候)散会|"
+                                     r"\bmeeting (?:rose|was adjourned)\b|\bwhen was (?:the|this|that) "
+                                     r"meeting adjourned\b|\b(?:what time|when) did (?:the|this|that) meeting "
+                                     r"(?:close|end|finish|rise)\b", re.I),
+               re.compile(r"\d{1,2}时(?:\d{1,2}分)?散会")),
     # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
     AnswerType(
         "month",

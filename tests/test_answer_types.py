@@ -8,7 +8,7 @@ from rag.answer_types import bit, detect, holds, holds_bits
 
 
 @pytest.mark.parametrize("question, types", [
-    ("会议是几点开始的？", ["time", "enumeration"]),  # 几点 is also "which points"
+    ("会议是几点开始的？", ["time", "enumeration", "opening"]),  # 几点 is also "which points"
     ("When was the letter sent?", ["time"]),
     ("有多少人流离失所？", ["quantity"]),
     ("How many people are affected?", ["quantity"]),
@@ -38,6 +38,11 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("Who signed the letter from Saint Kitts and Nevis?", ["signature"]),
     ("Who signed the Treaty on the Non-Proliferation of Nuclear Weapons?", []),  # a treaty is content
     ("议程上有什么？", []),  # the agenda, not an agenda item: STRUCTURE_RE's (rag.question_kinds)
+    ("在议程项目15下，理事会决定了什么？", []),  # an agenda item as context, not asked for
+    ("At what time was the 413th meeting called to order?", ["time", "opening"]),
+    ("When did the meeting end?", ["time", "closing"]),
+    ("何时开始实施该战略？", ["time"]),  # something else that starts
+    ("The session rose without agreement; why?", []),
 ])
 def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     assert detect(question) == types
@@ -70,6 +75,11 @@ def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     ("本函已得到充分认可。\n内里斯·多克里(签名)\n常驻代表", "signature", True),
     ("尼加拉瓜共和国常驻联合国代表", "signature", True),
     ("常驻代表在会上发言，介绍了报告。", "signature", False),
+    ("上午10时10分宣布开会。", "opening", True),
+    ("上午10时15分开会。", "opening", True),
+    ("安全理事会开会讨论技术对联合国维和的影响。", "opening", False),
+    ("上午11时35分散会。", "closing", True),
+    ("上午10时10分宣布开会。", "closing", False),
 ])
 def test_which_passages_hold_an_answer(passage: str, kind: str, held: bool) -> None:
     assert holds(kind, passage) is held

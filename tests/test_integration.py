@@ -274,3 +274,15 @@ def test_when_a_meeting_opened_and_rose_is_read_from_the_records_own_lines(real_
     assert opened.answerable and opened.citations[0].chunk.text == "上午10时15分开会。"
     rose = real_pipeline.ask("When did the meeting close?")
     assert rose.answerable and "散会" in rose.citations[0].chunk.text
+
+
+@pytest.mark.parametrize("question, doc, holds", [
+    ("Who signed the Group of Friends' letter about the draft decision on atrocity crimes?",
+     "LTR-2023-07-20-Group-of-Friends-Charter", "常驻联合国代表"),
+    ("To whom did Ukraine's Permanent Mission send its note about the UNHCR Executive Committee?",
+     "NV-2023-04-26-Ukraine-UNHCR-ExCom", "给秘书长的普通照会"),
+])
+def test_a_structure_element_asked_for_is_the_first_passage(real_pipeline, question: str, doc: str, holds: str) -> None:
+    # the signature block and the title block outrank the letter's own content (rag.retrieve STRUCTURE_TYPES)
+    top = real_pipeline.retriever.search(question, 3).passages[0].chunk
+    assert top.doc_id == doc and holds in top.text

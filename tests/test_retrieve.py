@@ -156,6 +156,18 @@ def test_an_english_question_scores_each_translated_chunk_by_its_best_english_se
     assert "bm25_en_sentence" not in retriever._ranked_lists(chinese, retriever.understand(chinese), allowed, {}, {})
 
 
+@pytest.mark.parametrize("question, holds", [
+    ("乌克兰的照会列在哪个议程项目之下？", r"议程项目\s*\d+"),
+    ("Under which agenda item was the resolution on coal mine methane adopted?", r"议程项目\s*\d+"),
+    ("乌克兰的照会属于哪一届会？", r"\d{4}年届会"),
+])
+def test_a_structure_element_asked_for_comes_first(index, question: str, holds: str) -> None:
+    import re
+    passages = Retriever(index, HashEncoder()).search(question, 5).passages
+    assert passages and re.search(holds, passages[0].chunk.text)
+    assert passages[0].chunk.role == "front_matter"  # the title block, allowed for a structure question
+
+
 def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
     from rag.filters import speaker_ids
     labels = {sid: label for sid, label, _ in index.speakers()}
