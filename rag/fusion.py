@@ -14,7 +14,8 @@ Ranked = Sequence[int] | Mapping[int, float]  # item ids best first, or item id 
 
 
 def fuse(rankings: Mapping[str, Ranked], *, mode: str = "rrf", weights: Mapping[str, float] | None = None,
-         k: int = 60, flat: Collection[str] = (), flat_score: float = 1.5) -> list[tuple[int, float]]:
+         k: int = 60, flat: Collection[str] = (), flat_score: float = 1.5,
+         scale: Mapping[int, float] | None = None) -> list[tuple[int, float]]:
     """Fuse ranked lists of item ids into one ranking, best first.
 
     mode "rrf": reciprocal rank fusion, score(d) = sum_r weight_r / (k + rank_r(d)), rank from 1.
@@ -27,7 +28,10 @@ def fuse(rankings: Mapping[str, Ranked], *, mode: str = "rrf", weights: Mapping[
     A list named in `flat` is a set, not a ranking: every item in it counts as rank 1 (in "minmax",
     as `flat_score`, relative to a list's best at 1): a boost for belonging, which adds no second
     copy of another list's order. A list missing from `weights` has weight 1.0; an item absent
-    from a list gets nothing from it. Ties are broken by item id so the result is deterministic.
+    from a list gets nothing from it. `scale`: a factor on an item's share of the ranked (not flat)
+    lists, for an item that some lists cannot hold by design (rag.retrieve: a chunk without an
+    official English is in none of the English lists). Ties are broken by item id so the result
+    is deterministic.
     """
     if mode not in MODES:
         raise InputError(f"unknown fusion mode {mode!r}; expected one of {MODES}")
@@ -35,8 +39,9 @@ def fuse(rankings: Mapping[str, Ranked], *, mode: str = "rrf", weights: Mapping[
     scores: dict[int, float] = {}
     for name, ranked in rankings.items():
         w = float(weights.get(name, 1.0))
+        factor = {} if scale is None or name in flat else scale
         for item, part in _parts(name, ranked, mode, k, name in flat, flat_score):
-            scores[item] = scores.get(item, 0.0) + w * part
+            scores[item] = scores.get(item, 0.0) + w * part * factor.get(item, 1.0)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

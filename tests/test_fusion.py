@@ -72,3 +72,11 @@ def test_minmax_counts_a_flat_member_as_flat_score_and_an_even_list_as_one():
 def test_minmax_needs_scores_not_only_ranks():
     with pytest.raises(InputError, match="needs scores"):
         fuse({"dense": [1, 2]}, mode="minmax")
+
+
+def test_scale_multiplies_an_items_share_of_the_ranked_lists_not_of_the_flat_ones():
+    lists = {"a": {1: 1.0, 2: 0.5, 3: 0.0}, "b": {1: 1.0, 3: 0.0}, "boost": {2: 1.0}}
+    plain = dict(fuse(lists, mode="minmax", flat=["boost"]))
+    scaled = dict(fuse(lists, mode="minmax", flat=["boost"], scale={2: 2.0}))
+    assert plain[2] == 0.5 + 1.5 and scaled[2] == 2 * 0.5 + 1.5  # the boost is not scaled
+    assert scaled[1] == plain[1] and scaled[3] == plain[3]

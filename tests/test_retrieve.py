@@ -168,6 +168,24 @@ def test_a_structure_element_asked_for_comes_first(index, question: str, holds: 
     assert passages[0].chunk.role == "front_matter"  # the title block, allowed for a structure question
 
 
+def test_an_english_question_scales_untranslated_chunks_to_the_translated_lists_weight(index) -> None:
+    retriever = Retriever(index, HashEncoder(), candidates=1000)
+    allowed = retriever._allowed(Filters(), False)
+    question = "What did the Council say about the safety and security of peacekeepers?"
+    lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
+    scale = retriever._untranslated_scale(lists)
+    translated = np.asarray(index.columns.en, dtype=bool)
+    w = retriever.weights
+    expected = ((w["dense"] + w["sentence"] + w["dense_en"] + w["bm25_en"] + w["bm25_en_sentence"])
+                / (w["dense"] + w["sentence"] + w["bm25_glossary"]))
+    assert scale and all(v == pytest.approx(expected) for v in scale.values())
+    assert not translated[list(scale)].any()  # only chunks the English lists cannot hold
+    assert {row for row in lists["dense"] if not translated[row]} <= set(scale)
+    chinese = "安理会对维和人员的安全说了什么？"
+    assert retriever._untranslated_scale(retriever._ranked_lists(chinese, retriever.understand(chinese),
+                                                                 allowed, {}, {})) == {}
+
+
 def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
     from rag.filters import speaker_ids
     labels = {sid: label for sid, label, _ in index.speakers()}
