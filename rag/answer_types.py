@@ -88,6 +88,10 @@ TYPES = (
                re.compile(r"(?:^|的|见)附件(?:[一二三四五六七八九十]|\s|$|\))|所附|随函附上", re.M)),
     AnswerType("signature", re.compile(SIGNATURE_Q, re.I),
                re.compile(r"\(签名\)|（签名）|(?:常驻(?:联合国)?代表|临时代办)\s*$", re.M)),
+    # at which plenary meeting a resolution was adopted: its closing line (`第35次全体会议`)
+    AnswerType("plenary", re.compile(r"哪一?次(?:全体)?会议上?通过|第几次全体会议|\bat which (?:plenary )?meeting\b|"
+                                     r"\b(?:which|what) plenary meeting\b", re.I),
+               re.compile(r"第\d+次全体会议")),
     # when a meeting was called to order and when it rose: the record's procedural lines
     # (`上午10时10分宣布开会。`, `上午11时35分散会。`), not the time it was convened for
     AnswerType("opening", re.compile(r"会议?(?:是|于)?(?:几点|何时|什么时候)(?:宣布)?(?:开会|开始|开的)|"

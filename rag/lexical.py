@@ -157,10 +157,17 @@ class Analyzer(Protocol):
 _EN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
+# UN drafting abbreviations that are never ordinary words: `[Alt. para 22]` meets `alternative
+# paragraph 22`. (Not `art.` or `add.`: `state-of-the-art`, `add value`.)
+EN_ABBREVIATIONS = {"para": "paragraph", "paras": "paragraphs", "subpara": "subparagraph",
+                    "subparas": "subparagraphs", "alt": "alternative"}
+
+
 class EnglishAnalyzer:
     """English tokens for the official translations: lowercase words and numbers, English
-    stopwords (bm25s's list) dropped, Snowball-stemmed (PyStemmer: 'recommendations' and
-    'recommended' meet at 'recommend'). Document symbols stay single tokens as in Chinese."""
+    stopwords (bm25s's list) dropped, UN drafting abbreviations written out (EN_ABBREVIATIONS),
+    Snowball-stemmed (PyStemmer: 'recommendations' and 'recommended' meet at 'recommend').
+    Document symbols stay single tokens as in Chinese."""
 
     def __init__(self) -> None:
         from bm25s.stopwords import STOPWORDS_EN
@@ -169,7 +176,8 @@ class EnglishAnalyzer:
         self._local = threading.local()  # a Stemmer is not thread-safe: one per thread
 
     def signature(self) -> str:
-        text = "\n".join(sorted(self.stopwords)) + metadata.version("PyStemmer") + "english"
+        text = ("\n".join(sorted(self.stopwords)) + metadata.version("PyStemmer") + "english"
+                + json.dumps(EN_ABBREVIATIONS, sort_keys=True))
         return "en-" + hashlib.sha256(text.encode()).hexdigest()[:13]
 
     def _stemmer(self) -> Any:
@@ -182,7 +190,7 @@ class EnglishAnalyzer:
     def tokenize(self, text: str) -> list[str]:
         text = nfkc(text)
         symbols = [symbol_key(m.group()) for m in SYMBOL_TOKEN_RE.finditer(text)]
-        words = [w for w in _EN_WORD.findall(SYMBOL_TOKEN_RE.sub(" ", text).lower())
+        words = [EN_ABBREVIATIONS.get(w, w) for w in _EN_WORD.findall(SYMBOL_TOKEN_RE.sub(" ", text).lower())
                  if w not in self.stopwords]
         return symbols + self._stemmer().stemWords(words)
 

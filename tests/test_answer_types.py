@@ -17,7 +17,7 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("What is the second point?", ["ordinal:二"]),
     ("该决议是根据谁的建议通过的？", ["adoption"]),
     ("On whose recommendation was the resolution adopted?", ["adoption"]),
-    ("At which plenary meeting was it adopted?", ["adoption"]),
+    ("At which plenary meeting was it adopted?", ["adoption", "plenary"]),
     ("What is the symbol of the proposal on which the resolution was adopted?", ["adoption"]),
     ("Which commission recommended the ECOSOC resolution?", ["adoption"]),
     ("决议是根据哪项提案通过的？", ["adoption"]),
@@ -42,6 +42,8 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("At what time was the 413th meeting called to order?", ["time", "opening"]),
     ("When did the meeting end?", ["time", "closing"]),
     ("何时开始实施该战略？", ["time"]),  # something else that starts
+    ("At which plenary meeting was the resolution adopted?", ["adoption", "plenary"]),
+    ("该决议是在第几次全体会议上通过的？", ["quantity", "adoption", "plenary"]),  # 几次 also counts
     ("The session rose without agreement; why?", []),
 ])
 def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
@@ -79,6 +81,8 @@ def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     ("上午10时15分开会。", "opening", True),
     ("安全理事会开会讨论技术对联合国维和的影响。", "opening", False),
     ("上午11时35分散会。", "closing", True),
+    ("2023年6月23日\n第35次全体会议", "plenary", True),
+    ("大会高级别全体会议通过了宣言。", "plenary", False),
     ("上午10时10分宣布开会。", "closing", False),
 ])
 def test_which_passages_hold_an_answer(passage: str, kind: str, held: bool) -> None:

@@ -189,3 +189,10 @@ def test_english_bm25_matches_inflected_forms():
                                       "The Secretary-General recommended new technologies."])
     assert [i for i, _ in bm.search("recommendations on technology", k=2)] == [1]
     assert [i for i, _ in bm.search("a peacekeeper's explosive device", k=2)] == [0]
+
+
+def test_english_analyzer_writes_out_un_drafting_abbreviations():
+    en = EnglishAnalyzer()
+    assert en.tokenize("[Alt. para 22]") == en.tokenize("alternative paragraph 22")
+    assert en.tokenize("paras. 3 and 4") == en.tokenize("paragraphs 3 and 4")
+    assert "articl" not in en.tokenize("state-of-the-art technology")  # `art` stays a word
