@@ -103,6 +103,13 @@ TYPES = (
                                      r"meeting adjourned\b|\b(?:what time|when) did (?:the|this|that) meeting "
                                      r"(?:close|end|finish|rise)\b", re.I),
                re.compile(r"\d{1,2}时(?:\d{1,2}分)?散会")),
+    # which treaty, convention, agreement or framework: a passage that names one by its title
+    # (《巴黎协定》, 《关于国内流离失所问题的指导原则》)
+    AnswerType("instrument", re.compile(r"哪(?:一)?(?:份|项|个|部)(?:文件|公约|条约|协定|协议|宣言|框架|文书|指南|准则)|"
+                                        r"什么(?:公约|条约|协定|文书|框架)|"
+                                        r"\b(?:which|what) (?:\w+ ){0,2}(?:treaty|treaties|convention|agreement|"
+                                        r"instrument|declaration|framework|guidelines?|principles)\b", re.I),
+               re.compile(r"《[^》]{2,80}》")),
     # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
     AnswerType(
         "month",

@@ -43,6 +43,8 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("When did the meeting end?", ["time", "closing"]),
     ("何时开始实施该战略？", ["time"]),  # something else that starts
     ("At which plenary meeting was the resolution adopted?", ["adoption", "plenary"]),
+    ("Which climate treaty does the resolution recognize as important?", ["instrument"]),
+    ("决议把哪份文件视作关键的国际框架？", ["instrument"]),
     ("该决议是在第几次全体会议上通过的？", ["quantity", "adoption", "plenary"]),  # 几次 also counts
     ("The session rose without agreement; why?", []),
 ])
@@ -82,6 +84,8 @@ def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     ("安全理事会开会讨论技术对联合国维和的影响。", "opening", False),
     ("上午11时35分散会。", "closing", True),
     ("2023年6月23日\n第35次全体会议", "plenary", True),
+    ("在这方面认识到《巴黎协定》尤为重要，", "instrument", True),
+    ("在这方面认识到气候变化的影响，", "instrument", False),
     ("大会高级别全体会议通过了宣言。", "plenary", False),
     ("上午10时10分宣布开会。", "closing", False),
 ])
