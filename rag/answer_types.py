@@ -22,24 +22,30 @@ ADOPTION_EN = (r"\bon (?:the|whose|which|what) recommendation\b|\bon (?:whose|wh
                r"\bat which (?:plenary )?meeting\b.{0,60}\badopted\b|\bplenary meeting\b")
 
 # Who signed a letter or note, to whom and when it was sent: its signature and title blocks. Only
-# with the letter or note as the object: who signed a treaty, or a signature campaign, is content.
-_LETTER = r"(?:信|函|照会|文件|说明)"
-_LETTER_EN = r"(?:letter|note(?: verbale)?|paper)"
+# with the letter or note as the subject or object: who signed a treaty, which States are its
+# signatories, or what a document calls on States to sign, is content.
+_LETTER = r"(?:信|函|照会)"
+_LETTER_EN = r"(?:letter|note verbale|note)"
+_LETTER_EN_ANY = r"(?:letter|note verbale|note|communication|message)"
 SIGNATURE_Q = (_LETTER + r"[^，。？?]{0,8}(?:由)?谁签|谁签(?:署|发)?了?(?:这|该|那|此|本)(?:封|份)?" + _LETTER + "|"
-               r"签署人|署名|落款|" + _LETTER + r"(?:上)?的签名|"
+               + _LETTER + r"[^，。？?]{0,8}(?:签署人|署名)|签署人是谁|落款|" + _LETTER + r"(?:上)?的签名|"
                r"\bwho signed (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\bsigned (?:the|this|that) "
-               r"(?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\b" + _LETTER_EN + r"\b.{0,100}\bsigned by\b|"
+               r"(?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b|\b" + _LETTER_EN + r" (?:was|is) signed by\b|"
+               r"\bby whom was (?:the|this|that) (?:[\w'’]+ ){0,6}" + _LETTER_EN + r"\b.{0,60}\bsigned\b|"
                r"\bsignature (?:on|of|under) (?:the|this|that) (?:[\w'’]+ ){0,4}" + _LETTER_EN + r"\b")
 ADDRESSEE_Q = (r"收件人|" + _LETTER + r"[^，。？?]{0,8}(?:(?:写|发|寄|致)给谁|是给谁的)|"
                + _LETTER + r"[^，。？?]{0,10}(?:哪一?天|何时|什么时候)(?:发出|写的|发的)|"
-               r"\bto whom (?:was|is|were|are) .{0,100}\b(?:addressed|sent|written)\b|"
-               r"\bto whom did .{0,100}\b(?:send|address|write)\b|"
-               r"\b(?:addressed|sent|written) to whom\b|\bwhom (?:was|is) .{0,100}\baddressed\b|"
-               r"\b" + _LETTER_EN + r"\b.{0,100}\b(?:was|is) addressed to\b")
-# Which session a document belongs to (its front matter: `2023年届会`, `2022年7月25日至2023年7月26日`)
-SESSION_Q = r"哪一?届|届会(?!议)|\b(?:which|what) session\b"
-# What a resolution or decision annexes (`附件 G (70)号决定`)
-ANNEX_Q = r"附件(?:是|为|中是)什么|所附的?(?:是|为)?(?:什么|哪)|\bannexed\b|\bwhat (?:is|does) the annex\b"
+               r"\bto whom (?:was|is|were|are) (?:the |this |that )?(?:[\w'’]+ ){0,10}" + _LETTER_EN_ANY
+               + r"\b.{0,60}\b(?:addressed|sent|written)\b|"
+               r"\bto whom did .{0,60}\b(?:send|address|write)\b.{0,30}\b" + _LETTER_EN_ANY + r"\b|"
+               r"\b" + _LETTER_EN_ANY + r"\b.{0,60}\b(?:(?:was|is) addressed to|(?:addressed|sent|written) to whom)\b")
+# Which session a document belongs to (its front matter: `2023年届会`, `2022年7月25日至2023年7月26日`),
+# not a session named as the question's context (`在经社理事会2023年届会上，…`)
+SESSION_Q = (r"哪一?届会|属于[^，。？?]{0,12}(?:哪|什么)[^，。？?]{0,4}届|届会(?:是|为)(?:哪|什么)|"
+             r"届会(?:从|于)?(?:何时|什么时候)|\b(?:which|what) session\b")
+# What a resolution or decision annexes (`附件 G (70)号决定`), not a territory annexed
+ANNEX_Q = (r"附件(?:是|为|中是)什么|所附的?(?:是|为)?(?:什么|哪)|\bannexed to\b|\bwhat is annexed\b|"
+           r"\bwhat (?:is|does) the annex\b")
 
 
 @dataclass(frozen=True)
@@ -94,21 +100,21 @@ TYPES = (
                re.compile(r"第\d+次全体会议")),
     # when a meeting was called to order and when it rose: the record's procedural lines
     # (`上午10时10分宣布开会。`, `上午11时35分散会。`), not the time it was convened for
-    AnswerType("opening", re.compile(r"会议?(?:是|于)?(?:几点|何时|什么时候)(?:宣布)?(?:开会|开始|开的)|"
+    AnswerType("opening", re.compile(r"会议(?:是|于)?(?:几点|何时|什么时候)(?:宣布)?(?:开会|开始|开的)|"
                                      r"(?:几点|何时|什么时候)(?:宣布)?开会|\bcalled to order\b|"
                                      r"\b(?:what time|when) did (?:the|this|that) meeting (?:start|begin|open)\b", re.I),
                re.compile(r"\d{1,2}时(?:\d{1,2}分)?(?:宣布)?开会")),
-    AnswerType("closing", re.compile(r"会议?(?:是|于)?(?:几点|何时|什么时候)(?:散会|结束)|(?:几点|何时|什么时候)散会|"
+    AnswerType("closing", re.compile(r"会议(?:是|于)?(?:几点|何时|什么时候)(?:散会|结束)|(?:几点|何时|什么时候)散会|"
                                      r"\bmeeting (?:rose|was adjourned)\b|\bwhen was (?:the|this|that) "
                                      r"meeting adjourned\b|\b(?:what time|when) did (?:the|this|that) meeting "
                                      r"(?:close|end|finish|rise)\b", re.I),
                re.compile(r"\d{1,2}时(?:\d{1,2}分)?散会")),
     # which treaty, convention, agreement or framework: a passage that names one by its title
     # (《巴黎协定》, 《关于国内流离失所问题的指导原则》)
-    AnswerType("instrument", re.compile(r"哪(?:一)?(?:份|项|个|部)(?:文件|公约|条约|协定|协议|宣言|框架|文书|指南|准则)|"
-                                        r"什么(?:公约|条约|协定|文书|框架)|"
-                                        r"\b(?:which|what) (?:\w+ ){0,2}(?:treaty|treaties|convention|agreement|"
-                                        r"instrument|declaration|framework|guidelines?|principles)\b", re.I),
+    AnswerType("instrument", re.compile(r"哪(?:一)?(?:份|项|个|部)(?:文件|公约|条约|协定|宣言|文书)|"
+                                        r"什么(?:公约|条约|协定|文书)|"
+                                        r"\b(?:which|what) (?:\w+ ){0,2}(?:treaty|treaties|convention|instrument|"
+                                        r"declaration)\b", re.I),
                re.compile(r"《[^》]{2,80}》")),
     # which month: `担任9月份主席期间`, `委员会于5月举行了…` (a clock time or a full date is "time")
     AnswerType(

@@ -230,6 +230,7 @@ def _read_utf8(path: Path) -> str:
 
 
 EVAL_SETS = ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023-e.jsonl", "2023.jsonl", "2023-c.jsonl",
+             "2023-f.jsonl",
              "offtopic.jsonl")
 
 

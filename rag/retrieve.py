@@ -62,10 +62,11 @@ ENGLISH_ONLY = ("dense_en", "bm25_en", "bm25_en_sentence")  # lists only chunks 
 # sentence: the question's words together in one sentence, not spread over a long paragraph):
 # chosen among 0/0.5/1/1.5 on the tuning sets (hit@1 156 -> 159 of 182 at 1.0, all three English).
 # A structure element asked for (which agenda item, session, addressee, annex, signatory, plenary
-# meeting, when the meeting was called to order or rose:
-# rag.answer_types) is decisive: a passage that holds one outranks every passage that does not
-# (weight 4: the boost counts 6, more than every list together). Chosen among 1/2/3/4/6 on the
-# tuning sets (hit@1 181 -> 185 of 214, none lost; 4 and 6 alike).
+# meeting, when the meeting was called to order or rose: rag.answer_types) is decisive inside the
+# documents the rest of the evidence puts first (`_decisive`): there, under min-max fusion (the
+# default), a passage that holds one outranks the passages that do not (weight 4: the boost counts
+# 6, more than the lists together; under RRF it is one boost among others). Chosen among 1/2/3/4/6
+# on the tuning sets (hit@1 181 -> 185 of 214, none lost; 4 and 6 alike).
 STRUCTURE_TYPES = ("agenda_item", "session", "addressee", "annex", "signature", "plenary", "opening", "closing")
 DEFAULT_WEIGHTS = {"dense": 1.0, "sentence": 1.0, "bm25": 1.0, "bm25_glossary": 1.5,
                    "dense_en": 1.0, "bm25_en": 1.5, "bm25_en_sentence": 1.0,
@@ -148,9 +149,8 @@ class Retriever:
         diagnostics["coverage"] = self.coverage(_without(text, [r.surface for r in intent.speakers])).to_dict()
         lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
         diagnostics["lists"] = {name: len(ranked) for name, ranked in lists.items()}
-        fused = fuse(lists, mode=self.fusion_mode, weights=self.weights, k=self.rrf_k,
-                     flat=[name for name in lists if name.startswith(BOOSTS)],
-                     flat_score=self.flat_score, scale=self._untranslated_scale(lists))[:top_k]
+        scale = self._untranslated_scale(query, lists)
+        fused = self._fuse(self._decisive(lists, self._fuse(lists, scale, plain=True)), scale)[:top_k]
         chunks = self.index.get_chunks([row for row, _ in fused])
         passages = tuple(self._passage(chunk, score, rank)
                          for rank, (chunk, (_, score)) in enumerate(zip(chunks, fused), 1))
@@ -220,21 +220,62 @@ class Retriever:
             best.setdefault(sentence // ENGLISH_SENTENCES, score)
         return {"bm25_en_sentence": _top(best.items(), self.depth)} if best else {}
 
-    def _untranslated_scale(self, lists: dict[str, dict[int, float]]) -> dict[int, float]:
+    def _fuse(self, lists: dict[str, dict[int, float]], scale: dict[int, float],
+              plain: bool = False) -> list[tuple[int, float]]:
+        """rag.fusion.fuse with this retriever's settings; `plain`: structure elements at the
+        weight of any other answer type (1)."""
+        weights = self.weights
+        if plain:
+            weights = {**weights, **{f"answer_type:{t}": 1.0 for t in STRUCTURE_TYPES}}
+        return fuse(lists, mode=self.fusion_mode, weights=weights, k=self.rrf_k,
+                    flat=[name for name in lists if name.startswith(BOOSTS)], flat_score=self.flat_score,
+                    scale=scale)
+
+    def _decisive(self, lists: dict[str, dict[int, float]], plain: list[tuple[int, float]],
+                  documents: int = 1) -> dict[str, dict[int, float]]:
+        """A structure element's boost keeps its weight only inside the first `documents`
+        documents of the plain fusion: the agenda item of the letter asked about comes first, a
+        signature block or title block of another document is never forced up (1, 2 and 3
+        documents alike on the tuning sets; 1 is the narrowest). Outside them its members move
+        to `<name>:elsewhere`, a boost of weight 1 like any answer type."""
+        names = [n for n in lists if n.removeprefix("answer_type:") in STRUCTURE_TYPES]
+        if not names:
+            return lists
+        doc = self.index.columns.doc
+        first = list(dict.fromkeys(int(doc[row]) for row, _ in plain))[:documents]
+        out = dict(lists)
+        for name in names:
+            inside = {row: 1.0 for row in lists[name] if int(doc[row]) in first}
+            outside = {row: 1.0 for row in lists[name] if row not in inside}
+            out[name] = inside
+            if outside:
+                out[f"{name}:elsewhere"] = outside
+        return {k: v for k, v in out.items() if v}
+
+    def _untranslated_scale(self, query: str, lists: dict[str, dict[int, float]]) -> dict[int, float]:
         """English question: a chunk without the official English can be in none of the English
-        lists, so its share of the ranked lists is scaled up to the translated chunks' total
-        weight. Absence by design is no evidence against it: before, a document without a
-        translation lost to translated ones on list count alone (tuning sets: hit@1 186 -> 187,
-        hit@5 208 -> 209 of 214, none lost)."""
-        ranked = [name for name in lists if not name.startswith(BOOSTS)]
-        if not any(name in ENGLISH_ONLY for name in ranked):
+        lists, so its share of the ranked lists is scaled up to what a translated chunk can get.
+        Absence by design is no evidence against it: before, a document without a translation
+        lost to translated ones on list count alone (tuning sets: hit@1 186 -> 187, hit@5 208 ->
+        209 of 214, none lost). The weights are those of the lists searched, found or not (the
+        same conditions as `_ranked_lists`)."""
+        if self.mode != "hybrid" or has_cjk(query):
             return {}
-        translated = sum(self.weights.get(n, 1.0) for n in ranked if n != "bm25_glossary")
-        untranslated = sum(self.weights.get(n, 1.0) for n in ranked if n not in ENGLISH_ONLY)
+        w = self.weights.get
+        translated = untranslated = w("dense", 1.0) + w("sentence", 1.0)
+        if self._english(query, "dense_en") and self.index.dense_en is not None:
+            translated += w("dense_en", 1.0)
+        if self._english(query, "bm25_en") and self.index.bm25_en is not None:
+            translated += w("bm25_en", 1.0)
+            if self._english(query, "bm25_en_sentence") and self.index.bm25_en_sentence is not None:
+                translated += w("bm25_en_sentence", 1.0)
+        else:  # the glossary list covers every chunk
+            translated += w("bm25_glossary", 1.0)
+        untranslated += w("bm25_glossary", 1.0)
         if not untranslated or translated == untranslated:
             return {}
         en = self.index.columns.en
-        rows = {row for name in ranked for row in lists[name]}
+        rows = {row for name, ranked in lists.items() if not name.startswith(BOOSTS) for row in ranked}
         return {row: translated / untranslated for row in rows if not en[row]}
 
     def _untranslated(self, allowed: Allowed) -> Allowed:

@@ -47,6 +47,17 @@ from rag.answer_types import bit, detect, holds, holds_bits
     ("决议把哪份文件视作关键的国际框架？", ["instrument"]),
     ("该决议是在第几次全体会议上通过的？", ["quantity", "adoption", "plenary"]),  # 几次 also counts
     ("The session rose without agreement; why?", []),
+    # content questions that name a signature, an addressee, a session or an annexation
+    ("该文件呼吁谁签署《禁止核武器条约》？", []),
+    ("哪些国家是该条约的签署人？", ["enumeration"]),
+    ("What does the resolution note about the guidance signed by member States?", []),
+    ("To whom is the appeal for increased humanitarian funding addressed?", []),
+    ("To whom are the recommendations of the Working Group I Chair's paper addressed?", []),
+    ("在经社理事会2023年届会上，乌克兰代表说了什么？", []),
+    ("哪一届政府承诺加入执行委员会？", []),
+    ("What does the note say about the territories annexed in 2014?", []),
+    ("2026年审议大会何时开始？", ["time"]),
+    ("What agreement did the Committee reach?", []),
 ])
 def test_what_a_question_asks_for(question: str, types: list[str]) -> None:
     assert detect(question) == types

@@ -21,7 +21,7 @@ from rag.records import Answer, Chunk, Filters, Passage, SearchResult, SpeakerIn
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 QA_FILES = [ROOT / "eval" / name for name in ("dev.jsonl", "extra.jsonl", "2023-dev.jsonl", "2023-b.jsonl", "2023-e.jsonl",
-                                                 "2023.jsonl", "2023-c.jsonl", "offtopic.jsonl")]
+                                                 "2023.jsonl", "2023-c.jsonl", "2023-f.jsonl", "offtopic.jsonl")]
 
 SOURCES = {
     "A": "主席：会议开始。\n戴兵先生（中国）：维和人员的安全\n至关重要。技术很重要。\n",

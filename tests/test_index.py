@@ -476,3 +476,18 @@ def test_an_english_sentence_is_found_by_its_text(built: Path) -> None:
     assert list(found) == [first]
     (sid,) = index.store.sentence_ids([sentence_key(first)], "sentences_en").values()
     assert np.allclose(found[first], index.sentences_en.vectors([sid])[0])
+
+
+def test_an_index_without_translations_has_no_english_lists_and_answers_english(tmp_path: Path) -> None:
+    from rag.retrieve import Retriever
+    corpus = copy_corpus(tmp_path / "corpus", ("S/PRST/2021/11",))
+    path, _ = build(corpus, tmp_path / "idx" / "default", HashEncoder())
+    index = index_mod.load(path, HashEncoder())
+    try:
+        assert index.bm25_en is None and index.bm25_en_sentence is None and index.dense_en is None
+        assert index_mod.read_config(path)["counts"]["bm25_en_sentence"] == 0
+        result = Retriever(index, HashEncoder()).search("What did the Council say about vaccines?", 3)
+        assert result.passages and set(result.diagnostics["lists"]) >= {"dense", "sentence"}
+        assert not set(result.diagnostics["lists"]) & {"dense_en", "bm25_en", "bm25_en_sentence"}
+    finally:
+        index.close()

@@ -490,6 +490,10 @@ def test_document_lookup_finds_every_written_form_in_manifest_order() -> None:
     ("What does the decision annexed to the resolution say about methane?", True),
     ("What does the ECE's Guidance say about methane drainage?", False),
     ("To whom was the Group of Friends in Defense of the Charter's letter of 20 July 2023 addressed?", True),
+    ("在经社理事会2023年届会上，乌克兰代表说了什么？", False),  # a session as the question's context
+    ("What does the note say about the territories annexed in 2014?", False),
+    ("该文件呼吁谁签署《禁止核武器条约》？", False),
+    ("To whom is the appeal for increased humanitarian funding addressed?", False),
 ])
 def test_questions_about_a_documents_structure(question: str, structural: bool) -> None:
     from rag.query import asks_structure

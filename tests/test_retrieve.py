@@ -173,7 +173,7 @@ def test_an_english_question_scales_untranslated_chunks_to_the_translated_lists_
     allowed = retriever._allowed(Filters(), False)
     question = "What did the Council say about the safety and security of peacekeepers?"
     lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
-    scale = retriever._untranslated_scale(lists)
+    scale = retriever._untranslated_scale(question, lists)
     translated = np.asarray(index.columns.en, dtype=bool)
     w = retriever.weights
     expected = ((w["dense"] + w["sentence"] + w["dense_en"] + w["bm25_en"] + w["bm25_en_sentence"])
@@ -182,8 +182,38 @@ def test_an_english_question_scales_untranslated_chunks_to_the_translated_lists_
     assert not translated[list(scale)].any()  # only chunks the English lists cannot hold
     assert {row for row in lists["dense"] if not translated[row]} <= set(scale)
     chinese = "安理会对维和人员的安全说了什么？"
-    assert retriever._untranslated_scale(retriever._ranked_lists(chinese, retriever.understand(chinese),
-                                                                 allowed, {}, {})) == {}
+    assert retriever._untranslated_scale(chinese, retriever._ranked_lists(chinese, retriever.understand(chinese),
+                                                                          allowed, {}, {})) == {}
+
+
+def test_the_scale_counts_the_lists_searched_whether_or_not_they_found_anything(index) -> None:
+    retriever = Retriever(index, HashEncoder(), candidates=1000)
+    allowed = retriever._allowed(Filters(), False)
+    question = "What did the Council say about the safety and security of peacekeepers?"
+    lists = retriever._ranked_lists(question, retriever.understand(question), allowed, {}, {})
+    without_glossary = {k: v for k, v in lists.items() if k != "bm25_glossary"}
+    scale, scale_without = (retriever._untranslated_scale(question, lists),
+                            retriever._untranslated_scale(question, without_glossary))
+    assert scale_without and set(scale_without.values()) == set(scale.values())  # one factor, the same
+    assert set(scale_without) <= set(scale)
+    # without the English lists (rag eval --no-translations) nothing is scaled
+    plain = Retriever(index, HashEncoder(), candidates=1000,
+                      weights={"dense_en": 0.0, "bm25_en": 0.0, "bm25_en_sentence": 0.0})
+    assert plain._untranslated_scale(question, lists) == {}
+
+
+def test_a_structure_element_is_decisive_only_in_the_first_document(index) -> None:
+    retriever = Retriever(index, HashEncoder())
+    doc = np.asarray(index.columns.doc)
+    order = np.asarray(index.columns.order)
+    first, other = order[doc[order] == doc[order[0]]][:3].tolist(), order[doc[order] != doc[order[0]]][:3].tolist()
+    lists = {"dense": {row: 1.0 - i / 10 for i, row in enumerate(first + other)},
+             "answer_type:signature": dict.fromkeys(first[1:] + other, 1.0)}
+    out = retriever._decisive(lists, retriever._fuse(lists, {}, plain=True))
+    assert set(out["answer_type:signature"]) == set(first[1:])
+    assert set(out["answer_type:signature:elsewhere"]) == set(other)  # a boost of weight 1, as any type
+    fused = [row for row, _ in retriever._fuse(out, {})]
+    assert fused[:2] == first[1:]  # the first document's elements first, the others' not forced up
 
 
 def test_an_exact_label_names_that_speaker_unless_the_tables_name_it(index) -> None:
