@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -57,6 +57,18 @@ def _parts(name: str, ranked: Ranked, mode: str, k: int, flat: bool, flat_score:
     n = len(ranked)
     ranks = [(item, 1 if flat else rank) for rank, item in enumerate(ranked, 1)]
     return [(item, 1 / (k + r) if mode == "rrf" else 1 - (r - 1) / n) for item, r in ranks]
+
+
+def confine(rankings: Mapping[str, Mapping[int, float]], names: Collection[str],
+            keep: Callable[[int], bool]) -> dict[str, dict[int, float]]:
+    """Each named flat list split in two: the members `keep` accepts keep the list's name (and
+    its weight); the others move to `<name>:elsewhere`, a boost of the default weight. Empty
+    lists are dropped."""
+    out = dict(rankings)
+    for name in names:
+        out[name] = {item: 1.0 for item in rankings[name] if keep(item)}
+        out[f"{name}:elsewhere"] = {item: 1.0 for item in rankings[name] if not keep(item)}
+    return {name: ranked for name, ranked in out.items() if ranked}
 
 
 def bilingual(native: Mapping[int, float], english: Mapping[int, float], min_pairs: int = 3) -> dict[int, float]:

@@ -26,7 +26,7 @@ from rag import answer_types
 from rag.authors import author_matchers
 from rag.errors import InputError
 from rag.filters import check_filters, intent_filters, matches
-from rag.fusion import bilingual, fuse
+from rag.fusion import bilingual, confine, fuse
 from rag.glossary import Glossary
 from rag.index import Index
 from rag.kinds import RECORD_KINDS
@@ -150,7 +150,7 @@ class Retriever:
         lists = self._ranked_lists(text, intent, allowed, soft, diagnostics)
         diagnostics["lists"] = {name: len(ranked) for name, ranked in lists.items()}
         scale = self._untranslated_scale(query, lists)
-        fused = self._fuse(self._decisive(lists, self._fuse(lists, scale, plain=True)), scale)[:top_k]
+        fused = self._fuse(self._decisive(lists, scale), scale)[:top_k]
         chunks = self.index.get_chunks([row for row, _ in fused])
         passages = tuple(self._passage(chunk, score, rank)
                          for rank, (chunk, (_, score)) in enumerate(zip(chunks, fused), 1))
@@ -231,26 +231,19 @@ class Retriever:
                     flat=[name for name in lists if name.startswith(BOOSTS)], flat_score=self.flat_score,
                     scale=scale)
 
-    def _decisive(self, lists: dict[str, dict[int, float]], plain: list[tuple[int, float]],
+    def _decisive(self, lists: dict[str, dict[int, float]], scale: dict[int, float],
                   documents: int = 1) -> dict[str, dict[int, float]]:
         """A structure element's boost keeps its weight only inside the first `documents`
-        documents of the plain fusion: the agenda item of the letter asked about comes first, a
-        signature block or title block of another document is never forced up (1, 2 and 3
-        documents alike on the tuning sets; 1 is the narrowest). Outside them its members move
-        to `<name>:elsewhere`, a boost of weight 1 like any answer type."""
+        documents of the plain fusion (computed only when one is asked for): the agenda item of
+        the letter asked about comes first, a signature or title block of another document is
+        never forced up (1, 2 and 3 documents alike on the tuning sets; 1 is the narrowest)."""
         names = [n for n in lists if n.removeprefix("answer_type:") in STRUCTURE_TYPES]
         if not names:
             return lists
         doc = self.index.columns.doc
-        first = list(dict.fromkeys(int(doc[row]) for row, _ in plain))[:documents]
-        out = dict(lists)
-        for name in names:
-            inside = {row: 1.0 for row in lists[name] if int(doc[row]) in first}
-            outside = {row: 1.0 for row in lists[name] if row not in inside}
-            out[name] = inside
-            if outside:
-                out[f"{name}:elsewhere"] = outside
-        return {k: v for k, v in out.items() if v}
+        ranked = dict.fromkeys(int(doc[row]) for row, _ in self._fuse(lists, scale, plain=True))
+        first = set(itertools.islice(ranked, documents))
+        return confine(lists, names, lambda row: int(doc[row]) in first)
 
     def _untranslated_scale(self, query: str, lists: dict[str, dict[int, float]]) -> dict[int, float]:
         """English question: a chunk without the official English can be in none of the English

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import InputError
-from rag.fusion import bilingual, fuse
+from rag.fusion import bilingual, confine, fuse
 
 
 def test_rrf_rewards_rows_ranked_high_in_several_lists() -> None:
@@ -80,3 +80,11 @@ def test_scale_multiplies_an_items_share_of_the_ranked_lists_not_of_the_flat_one
     scaled = dict(fuse(lists, mode="minmax", flat=["boost"], scale={2: 2.0}))
     assert plain[2] == 0.5 + 1.5 and scaled[2] == 2 * 0.5 + 1.5  # the boost is not scaled
     assert scaled[1] == plain[1] and scaled[3] == plain[3]
+
+
+def test_confine_keeps_a_flat_lists_name_for_the_members_kept_and_moves_the_rest():
+    lists = {"dense": {1: 0.9, 2: 0.8, 3: 0.7}, "answer_type:signature": {1: 1.0, 3: 1.0}, "boost": {2: 1.0}}
+    out = confine(lists, ["answer_type:signature"], lambda row: row < 3)
+    assert out["answer_type:signature"] == {1: 1.0} and out["answer_type:signature:elsewhere"] == {3: 1.0}
+    assert out["dense"] == lists["dense"] and out["boost"] == lists["boost"]
+    assert "x:elsewhere" not in confine({"x": {1: 1.0}}, ["x"], lambda row: True)  # no empty lists

@@ -209,7 +209,7 @@ def test_a_structure_element_is_decisive_only_in_the_first_document(index) -> No
     first, other = order[doc[order] == doc[order[0]]][:3].tolist(), order[doc[order] != doc[order[0]]][:3].tolist()
     lists = {"dense": {row: 1.0 - i / 10 for i, row in enumerate(first + other)},
              "answer_type:signature": dict.fromkeys(first[1:] + other, 1.0)}
-    out = retriever._decisive(lists, retriever._fuse(lists, {}, plain=True))
+    out = retriever._decisive(lists, {})
     assert set(out["answer_type:signature"]) == set(first[1:])
     assert set(out["answer_type:signature:elsewhere"]) == set(other)  # a boost of weight 1, as any type
     fused = [row for row, _ in retriever._fuse(out, {})]
