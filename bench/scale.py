@@ -3,6 +3,7 @@ vectors, build it through the production code (rag.build.write_version), then, i
 process, load it with the real model and time the real questions.
 
 Run: .venv/bin/python bench/scale.py --passages 200000 [--json] [--rounds 3] [--sigma 0.01] [--work DIR] [--rebuild]
+     [--codes SQfp16]
 
 Tiling: copy k of every document gets the id `<id>#k` (no symbol: a symbol names one document),
 its chunks and sentences keep their text, and each vector is the real one plus Gaussian noise
@@ -147,8 +148,11 @@ def tile(documents, chunks, sources, n: int):
     return out_docs, out_chunks, out_sources
 
 
-def build_tiled(path: Path, n: int, sigma: float) -> dict:
+def build_tiled(path: Path, n: int, sigma: float, codes: str | None = None) -> dict:
+    """Build the tiling at `path`; `codes` replaces the IVF indexes' codes of rag.vectors.auto_factory
+    (e.g. SQfp16, the type before SQ8) to compare two builds of one tiling (bench/quantization.py)."""
     from rag import buildlock
+    from rag import vectors as vec
     from rag.build import expected_config, write_version
     from rag.config import Settings
     from rag.lexical import Tokenizer
@@ -159,6 +163,14 @@ def build_tiled(path: Path, n: int, sigma: float) -> dict:
                                   "dimension": real.config["dimension"]})()
     docs, tiled, srcs = tile(documents, chunks, sources, n)
     expected = expected_config(None, tiled, Tokenizer(), identity, "auto", corpus=f"tiled-{n}-{sigma}")
+    if codes:
+        production = vec.auto_factory
+
+        def with_codes(count: int) -> str:  # "IVF1024,SQ8" -> "IVF1024,<codes>"; "Flat" stays
+            factory = production(count)
+            return factory.rsplit(",", 1)[0] + f",{codes}" if vec.is_ivf(factory) else factory
+
+        vec.auto_factory = with_codes
     t0 = time.perf_counter()
     with buildlock.BuildLock(path):
         buildlock.clean_stale(path)
@@ -191,6 +203,7 @@ def measure(path: Path, rounds: int = 1) -> dict:
     for q in questions:  # warm-up: the query memo gets the vector of each question's scoring
         fast.search(q, 10)  # text (what search encodes), the memory-mapped files their first touch
     service_rss, service_anon = _peak_rss_mb(), _anon_rss_mb()  # a service: nothing exhaustive yet
+    mapped = _mapped_rss_mb()
     for q in questions[:10]:
         exact.search(q, 10)
     times, exact_times, dense_recall, sent_recall, fused_recall = [], [], [], [], []
@@ -229,6 +242,7 @@ def measure(path: Path, rounds: int = 1) -> dict:
         "rss_mb": service_rss,
         "rss_anon_mb": service_anon,
         "rss_with_exhaustive_mb": _peak_rss_mb(),
+        "rss_mapped_mb": mapped,
     }
 
 
@@ -239,6 +253,24 @@ def _peak_rss_mb() -> int:
         return round(_status_kb("VmHWM") / 1024)
     except (OSError, KeyError, ValueError):
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _mapped_rss_mb(top: int = 8) -> dict[str, int]:
+    """Resident pages of the files mapped into this process, in MB, by file (the largest first)."""
+    sizes: dict[str, int] = {}
+    name = None
+    try:
+        for line in Path("/proc/self/smaps").read_text().splitlines():
+            head = line.split()
+            if head and not head[0].endswith(":"):  # a mapping's header: address perms offset dev inode [path]
+                name = head[5] if len(head) > 5 and head[5].startswith("/") else None
+            elif name and head[0] == "Rss:":
+                sizes[name] = sizes.get(name, 0) + int(head[1])
+    except OSError:
+        return {}
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:top]
+    return {Path(path).name if "/site-packages/" not in path else path.split("/site-packages/")[1]: round(kb / 1024)
+            for path, kb in largest}
 
 
 def _anon_rss_mb() -> int | None:
@@ -265,8 +297,10 @@ def main() -> None:
     parser.add_argument("--passages", type=int, required=True)
     parser.add_argument("--sigma", type=float, default=0.01, help="jitter per dimension (default 0.01)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/unrag-scale"),
-                        help="where the tiled indexes are kept between runs")
+                        help="where the tiled indexes are kept between runs (1M passages: ~5 GB of disk)")
     parser.add_argument("--rebuild", action="store_true", help="build again even if kept")
+    parser.add_argument("--codes", help="the IVF codes instead of the production's (e.g. SQfp16); "
+                                        "kept as its own tiling (bench/quantization.py --tiled compares two)")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--rounds", type=int, default=1,
                         help="time every question this many times (steadier percentiles on a busy machine)")
@@ -275,11 +309,11 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, args.rounds)))
         return
-    path = args.work / f"tiled-{args.passages}-{args.sigma}"
+    path = args.work / (f"tiled-{args.passages}-{args.sigma}" + (f"-{args.codes}" if args.codes else ""))
     built = {"build_s": None}
     if args.rebuild or not path.exists():
         shutil.rmtree(path.parent / f".{path.name}.lock", ignore_errors=True)
-        built = build_tiled(path, args.passages, args.sigma)
+        built = build_tiled(path, args.passages, args.sigma, args.codes)
     out = subprocess.run([sys.executable, __file__, "--passages", str(args.passages), "--rounds", str(args.rounds),
                           "--measure", str(path)],
                          check=True, capture_output=True, text=True)
@@ -291,6 +325,7 @@ def main() -> None:
               f"with the model {result['load_s']} s; peak RSS {result['rss_mb']} MB, of which "
               f"{result['rss_anon_mb']} MB its own memory (the rest: files mapped from the OS cache: index, model, libraries); "
               f"{result['rss_with_exhaustive_mb']} MB once the exhaustive reference has run")
+        print("mapped files resident (MB): " + ", ".join(f"{k} {v}" for k, v in result["rss_mapped_mb"].items()))
         print(f"search over {result['questions']} questions x {result['rounds']}: p50 {result['search_p50_ms']} ms, "
               f"p95 {result['search_p95_ms']} ms; exhaustive p50 {result['exhaustive_p50_ms']} ms")
         print(f"recall@10 against exhaustive: dense {result['recall_at_10_dense']}, sentence "

@@ -103,7 +103,7 @@ def _with_store(store: str | None) -> Settings:
 @click.option("--name", default="default", show_default=True)
 @click.option("--model", "model_spec", default=None, help="Model path or name (default: RAG_MODEL or the bundled one).")
 @click.option("--factory", default=None,
-              help="FAISS index factory string, e.g. IVF1024,SQfp16 (default: the existing index's, else auto: by size).")
+              help="FAISS index factory string, e.g. IVF1024,SQ8 (default: the existing index's, else auto: by size).")
 @click.option("--force", is_flag=True, help="Rebuild from scratch even if nothing changed (cached embeddings are reused).")
 @click.option("--check", is_flag=True, help="Verify the built index (every checksum and row count); build nothing.")
 @click.option("--ray", "ray_address", default=None, metavar="auto|ADDRESS",

@@ -219,6 +219,31 @@ def test_a_factory_string_builds_an_ivf_index_searched_beyond_nprobe_under_filte
     assert len(all_ids) == index.dense.ntotal
 
 
+def test_an_index_of_half_precision_codes_is_converted_to_8_bit_by_the_next_build(corpus, tmp_path, monkeypatch) -> None:
+    """Indexes built by auto before SQ8 hold SQfp16; the next build re-encodes them, ids kept."""
+    from rag import vectors as vec
+
+    monkeypatch.setattr(vec, "auto_factory", lambda n: "IVF4,SQfp16")
+    path, _ = build(corpus, tmp_path / "idx" / "default", HashEncoder())
+    assert index_mod.read_config(path)["factories"]["dense"] == "IVF4,SQfp16"
+    before = ids_by_chunk(path)
+    index = index_mod.load(path)
+    old_texts = {c.text for c in index.get_chunks(np.asarray(list(before.values())))}
+    index.close()
+    monkeypatch.setattr(vec, "auto_factory", lambda n: "IVF4,SQ8")
+    add_document(corpus, "S/PV.8838")
+    encoder = HashEncoder()
+    assert build(corpus, path, encoder)[1]
+    assert index_mod.read_config(path)["factories"]["dense"] == "IVF4,SQ8"
+    after = ids_by_chunk(path)
+    assert {c: after[c] for c in before} == before  # the old rows keep their ids
+    assert not old_texts & set(encoder.embedded)  # re-encoded from the stored vectors, not embedded again
+    index = index_mod.load(path, nprobe=4)
+    assert index.dense.ntotal == len(after)
+    ids, _ = index.dense.search(HashEncoder().encode_queries(["维和人员的安全"]), 5, live=index.live_count)
+    assert len(ids) == 5 and set(ids.tolist()) <= set(after.values())
+
+
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexLoadError, match="rag index"):
         index_mod.load(tmp_path / "nothing")
@@ -439,8 +464,10 @@ def _sentences(text: str) -> list[str]:
     return split_sentences(text)
 
 
-def test_a_memory_mapped_ivf_reads_without_prefetch_threads_and_finds_its_rows(tmp_path: Path) -> None:
-    """OnDiskInvertedLists starts 32 prefetch threads per search unless told not to (bench/scale.py)."""
+@pytest.mark.parametrize("factory", ["IVF16,SQ8", "IVF16,SQfp16"])
+def test_a_memory_mapped_ivf_reads_without_prefetch_threads_and_finds_its_rows(tmp_path: Path, factory: str) -> None:
+    """OnDiskInvertedLists starts 32 prefetch threads per search unless told not to (bench/scale.py).
+    SQ8 is what auto_factory builds; SQfp16 what indexes built before it hold."""
     import faiss
 
     from rag import vectors as vec
@@ -448,15 +475,23 @@ def test_a_memory_mapped_ivf_reads_without_prefetch_threads_and_finds_its_rows(t
     rng = np.random.default_rng(0)
     data = rng.standard_normal((2000, 16)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
-    index = vec.new_index(16, "IVF16,SQfp16", data)
+    index = vec.new_index(16, factory, data)
     vec.add(index, np.arange(1, 2001, dtype=np.int64), data)
     vec.write(index, tmp_path / "v.faiss")
-    loaded = vec.read(tmp_path / "v.faiss", "IVF16,SQfp16")
+    loaded = vec.read(tmp_path / "v.faiss", factory)
     lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(loaded).invlists)
     assert lists.prefetch_nthread == 0
     faiss.extract_index_ivf(loaded).nprobe = 16
     _, ids = loaded.search(data[:5], 1)
     assert ids[:, 0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_the_index_type_grows_with_the_corpus_from_exact_to_8_bit_ivf() -> None:
+    from rag import vectors as vec
+
+    assert vec.auto_factory(vec.FLAT_MAX) == "Flat"
+    assert vec.auto_factory(200_000) == "IVF1024,SQ8"  # nlist ~ 2·sqrt(n), a power of two
+    assert vec.auto_factory(2_000_000) == "IVF2048,SQ8"  # 2·1414 = 2828 -> 2^11
 
 
 def test_dot_is_the_matrix_vector_product() -> None:
