@@ -20,12 +20,14 @@ are left out. The units are aligned in two steps:
 A Chinese span that covers only part of a bead (a long paragraph cut into several chunks) gets
 the English between the sentence boundaries aligned to its ends: the bead's sentences are aligned
 by the same aligner, and a cut inside the bead maps to the English offset interpolated between
-aligned sentence boundaries, snapped to the nearest English sentence end.
+aligned sentence boundaries (lengths in non-blank characters, so line endings move nothing),
+snapped to the nearest English sentence end.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -51,6 +53,11 @@ _EN_WORD = re.compile(r"\S+")
 
 def _size(text: str) -> int:
     return len("".join(text.split()))
+
+
+def _solid_counts(text: str) -> list[int]:
+    """counts[i]: the non-blank characters of text[:i] (so _size(text[a:b]) == counts[b] - counts[a])."""
+    return [0, *itertools.accumulate(not ch.isspace() for ch in text)]
 
 
 def _numbers(text: str) -> frozenset[str]:
@@ -158,6 +165,7 @@ class Translation:
 
     def __init__(self, zh_source: str, en_source: str, beads: list[Bead], ratio: float) -> None:
         self.zh_source, self.en_source, self.beads, self.ratio = zh_source, en_source, beads, ratio
+        self._zh_solid, self._en_solid = _solid_counts(zh_source), _solid_counts(en_source)
         self._starts = [b.zh_start for b in beads]
         self._maps: dict[int, list[tuple[int, int]]] = {}
 
@@ -191,21 +199,23 @@ class Translation:
     def _map(self, k: int, x: int) -> int:
         """English offset of a Chinese offset inside bead k: interpolated between the aligned
         sentence boundaries of the bead, then snapped to the nearest English sentence end (or,
-        when none is near, clause end, else word end). A function of x alone, so two chunks that
-        share a cut share its English boundary."""
+        when none is near, clause end, else word end). Distances count non-blank characters, as
+        the aligner does, so line breaks (CRLF or LF) and spacing move nothing. A function of x
+        alone, so two chunks that share a cut share its English boundary."""
         anchors = self._maps.get(k) or self._sentence_anchors(k)
         self._maps[k] = anchors
         zs = [a for a, _ in anchors]
         i = min(max(bisect.bisect_right(zs, x) - 1, 0), len(anchors) - 2)
         (z0, e0), (z1, e1) = anchors[i], anchors[i + 1]
-        guess = e0 + (e1 - e0) * (x - z0) / max(z1 - z0, 1)
-        span = max(anchors[-1][1] - anchors[0][1], 1)
+        zc, ec = self._zh_solid, self._en_solid
+        guess = ec[e0] + (ec[e1] - ec[e0]) * (zc[x] - zc[z0]) / max(zc[z1] - zc[z0], 1)
+        span = max(ec[anchors[-1][1]] - ec[anchors[0][1]], 1)
         for regex, tolerance in ((_EN_SENT, 0.2), (_EN_CLAUSE, 0.12), (_EN_WORD, 1.0)):
             ends = [e for _, e in anchors] + self._en_ends(k, regex)
-            best = min(ends, key=lambda e: (abs(e - guess), e))
-            if abs(best - guess) <= tolerance * span:
+            best = min(ends, key=lambda e: (abs(ec[e] - guess), e))
+            if abs(ec[best] - guess) <= tolerance * span:
                 return best
-        return round(guess)
+        return best  # unreachable: the bead's own ends lie within its span
 
     def _en_ends(self, k: int, regex: re.Pattern[str]) -> list[int]:
         out = []

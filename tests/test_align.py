@@ -180,3 +180,21 @@ def test_translation_english_of_a_span_outside_any_bead_is_none():
     assert t.english(0, 4) == (0, 6, "First.")
     assert t.english(5, 9) == (7, 14, "Second.")
     assert t.english(100, 120) is None
+
+
+def test_a_cut_inside_a_bead_maps_to_the_same_english_with_crlf_or_lf():
+    """A chunk cut inside an aligned bead is interpolated by length; the length counts non-blank
+    characters, so a CRLF copy (one more character per line) gives the same English."""
+    zh = ("1. 委员会注意到各国在执行方面取得的进展，\n包括监测、报告、核查和缓解措施，\n并鼓励区域委员会分享经验，\n"
+          "以便在全世界适用这些准则，\n同时考虑到各国的具体情况和能力，\n并请秘书处提供技术援助。\n")
+    en = ("1. The Commission notes the progress made by States in implementation, including monitoring, reporting, "
+          "verification and mitigation measures, and encourages the regional commissions to share experience, so that "
+          "the guidance is applied worldwide, taking into account national circumstances and capacities, and requests "
+          "the secretariat to provide technical assistance.\n")
+    lf, crlf = Translation.build(zh, en, "paragraphs"), Translation.build(zh.replace("\n", "\r\n"), en, "paragraphs")
+    texts = []
+    for cut in range(4, len(zh.rstrip()) - 4):
+        shifted = cut + zh[:cut].count("\n")  # the same character in the CRLF copy
+        texts.append((lf.english(0, cut)[2], crlf.english(0, shifted)[2]))
+    assert all(a == b for a, b in texts)
+    assert len({a for a, _ in texts}) > 3  # cuts at different places do map to different English
