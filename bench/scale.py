@@ -261,16 +261,22 @@ def _mapped_rss_mb(top: int = 8) -> dict[str, int]:
     name = None
     try:
         for line in Path("/proc/self/smaps").read_text().splitlines():
-            head = line.split()
+            head = line.split(None, 5)
             if head and not head[0].endswith(":"):  # a mapping's header: address perms offset dev inode [path]
-                name = head[5] if len(head) > 5 and head[5].startswith("/") else None
+                name = head[5].strip() if len(head) > 5 and head[5].startswith("/") else None
             elif name and head[0] == "Rss:":
                 sizes[name] = sizes.get(name, 0) + int(head[1])
     except OSError:
         return {}
     largest = sorted(sizes.items(), key=lambda kv: -kv[1])[:top]
-    return {Path(path).name if "/site-packages/" not in path else path.split("/site-packages/")[1]: round(kb / 1024)
-            for path, kb in largest}
+    return {_short(path): round(kb / 1024) for path, kb in largest}
+
+
+def _short(path: str) -> str:
+    """A mapped file's name with its folder (bm25/ and bm25_en/ hold files of the same names)."""
+    if "/site-packages/" in path:
+        return path.split("/site-packages/")[1]
+    return "/".join(Path(path).parts[-2:])
 
 
 def _anon_rss_mb() -> int | None:

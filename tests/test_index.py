@@ -220,28 +220,29 @@ def test_a_factory_string_builds_an_ivf_index_searched_beyond_nprobe_under_filte
 
 
 def test_an_index_of_half_precision_codes_is_converted_to_8_bit_by_the_next_build(corpus, tmp_path, monkeypatch) -> None:
-    """Indexes built by auto before SQ8 hold SQfp16; the next build re-encodes them, ids kept."""
+    """Indexes built by auto before SQ8 hold SQfp16; the next build re-encodes every list, and
+    each old row keeps its id and (within 8-bit precision) its vector."""
     from rag import vectors as vec
 
+    kinds = ("dense", "sentences", "dense_en", "sentences_en")
     monkeypatch.setattr(vec, "auto_factory", lambda n: "IVF4,SQfp16")
     path, _ = build(corpus, tmp_path / "idx" / "default", HashEncoder())
-    assert index_mod.read_config(path)["factories"]["dense"] == "IVF4,SQfp16"
-    before = ids_by_chunk(path)
-    index = index_mod.load(path)
-    old_texts = {c.text for c in index.get_chunks(np.asarray(list(before.values())))}
-    index.close()
+    assert set(index_mod.read_config(path)["factories"].values()) == {"IVF4,SQfp16"}
+    before = index_mod.load(path)
+    old = {kind: (ids := getattr(before, kind).all_ids(), getattr(before, kind).vectors(ids)) for kind in kinds}
+    before.close()
     monkeypatch.setattr(vec, "auto_factory", lambda n: "IVF4,SQ8")
     add_document(corpus, "S/PV.8838")
-    encoder = HashEncoder()
-    assert build(corpus, path, encoder)[1]
-    assert index_mod.read_config(path)["factories"]["dense"] == "IVF4,SQ8"
-    after = ids_by_chunk(path)
-    assert {c: after[c] for c in before} == before  # the old rows keep their ids
-    assert not old_texts & set(encoder.embedded)  # re-encoded from the stored vectors, not embedded again
-    index = index_mod.load(path, nprobe=4)
-    assert index.dense.ntotal == len(after)
-    ids, _ = index.dense.search(HashEncoder().encode_queries(["维和人员的安全"]), 5, live=index.live_count)
-    assert len(ids) == 5 and set(ids.tolist()) <= set(after.values())
+    assert build(corpus, path, HashEncoder())[1]
+    assert set(index_mod.read_config(path)["factories"].values()) == {"IVF4,SQ8"}
+    after = index_mod.load(path, nprobe=4)
+    for kind, (ids, vectors) in old.items():
+        view = getattr(after, kind)
+        assert view.ntotal > len(ids) or kind.endswith("_en")  # S/PV.8838's rows came in (it has no English)
+        kept = view.vectors(ids)  # KeyError-free: every old id is still there
+        cosines = np.sum(kept * vectors, axis=1)  # each row to itself (two different texts: 0.2-0.4)
+        assert cosines.min() > 0.98 and cosines.mean() > 0.998, kind
+    after.close()
 
 
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
@@ -492,6 +493,19 @@ def test_the_index_type_grows_with_the_corpus_from_exact_to_8_bit_ivf() -> None:
     assert vec.auto_factory(vec.FLAT_MAX) == "Flat"
     assert vec.auto_factory(200_000) == "IVF1024,SQ8"  # nlist ~ 2·sqrt(n), a power of two
     assert vec.auto_factory(2_000_000) == "IVF2048,SQ8"  # 2·1414 = 2828 -> 2^11
+
+
+@pytest.mark.parametrize("factory", ["SQ8", "IVF4,SQ8"])
+def test_8_bit_codes_keep_a_later_vector_beyond_the_trained_range(factory: str) -> None:
+    """The 8-bit range is learnt once; a build that adds vectors does not train again."""
+    from rag import vectors as vec
+
+    rng = np.random.default_rng(0)
+    sample = rng.uniform(-0.1, 0.1, (400, 8)).astype(np.float32)
+    index = vec.new_index(8, factory, sample)
+    later = np.full((1, 8), 0.115, dtype=np.float32)  # beyond the sample's range, within the margin
+    vec.add(index, np.array([7], dtype=np.int64), later)
+    assert np.allclose(vec.VectorIndex(index, Path("x")).vectors(np.array([7])), later, atol=0.01)
 
 
 def test_dot_is_the_matrix_vector_product() -> None:
