@@ -51,12 +51,7 @@ def coded(x: np.ndarray, factory: str, train: np.ndarray, margin: float | None =
     """The production index type (rag.vectors.new_index: 8-bit ranges widened by SQ8_MARGIN, or
     by `margin`) trained on `train`, holding every row of x."""
     from rag import vectors as vec
-    production = vec.SQ8_MARGIN
-    vec.SQ8_MARGIN = production if margin is None else margin
-    try:
-        index = vec.new_index(x.shape[1], factory, train)
-    finally:
-        vec.SQ8_MARGIN = production
+    index = vec.new_index(x.shape[1], factory, train, vec.SQ8_MARGIN if margin is None else margin)
     vec.add(index, np.arange(len(x), dtype=np.int64), x)
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:

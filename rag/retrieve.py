@@ -184,7 +184,8 @@ class Retriever:
             scores["dense"] = self._dense(q, allowed)
             scores["sentence"] = self._sentence(q, allowed)
             diagnostics["dense_stats"] = self._stats(q, scores)
-            if self._english(query, "dense_en"):
+            english = self._english_lists(query)
+            if "dense_en" in english:
                 scores |= self._with_english(q, allowed, scores)
             for name, s in scores.items():
                 lists[name] = _top(s.items(), self.depth)
@@ -196,16 +197,16 @@ class Retriever:
                 diagnostics["lexical_message"] = ("no lexical match for this Chinese query: "
                                                   "ranking rests on the dense model alone")
         elif self.mode == "hybrid":
-            english = self._english(query, "bm25_en") and self.index.bm25_en is not None
+            english = self._english_lists(query)
             # the glossary list covers the chunks the English list cannot (see DEFAULT_WEIGHTS)
-            lists.update(self._glossary_list(query, self._untranslated(allowed) if english else allowed,
+            lists.update(self._glossary_list(query, self._untranslated(allowed) if "bm25_en" in english else allowed,
                                              diagnostics))
-            if english:
+            if "bm25_en" in english:
                 hits = self.index.bm25_en.search(query, self._k(len(self.index.bm25_en)), allowed=allowed.mask)
                 diagnostics["lexical_hits_en"] = len(hits)
                 if hits:
                     lists["bm25_en"] = _top(hits, self.depth)
-                if self._english(query, "bm25_en_sentence") and self.index.bm25_en_sentence is not None:
+                if "bm25_en_sentence" in english:
                     lists.update(self._english_sentences(query, allowed))
         if q is not None:
             lists.update(self._boosts(lists, soft, diagnostics, query))
@@ -250,21 +251,15 @@ class Retriever:
         lists, so its share of the ranked lists is scaled up to what a translated chunk can get.
         Absence by design is no evidence against it: before, a document without a translation
         lost to translated ones on list count alone (tuning sets: hit@1 186 -> 187, hit@5 208 ->
-        209 of 214, none lost). The weights are those of the lists searched, found or not (the
-        same conditions as `_ranked_lists`)."""
-        if self.mode != "hybrid" or has_cjk(query):
+        209 of 214, none lost). The weights are those of the lists searched, found or not."""
+        english = self._english_lists(query)
+        if not english:
             return {}
         w = self.weights.get
-        translated = untranslated = w("dense", 1.0) + w("sentence", 1.0)
-        if self._english(query, "dense_en") and self.index.dense_en is not None:
-            translated += w("dense_en", 1.0)
-        if self._english(query, "bm25_en") and self.index.bm25_en is not None:
-            translated += w("bm25_en", 1.0)
-            if self._english(query, "bm25_en_sentence") and self.index.bm25_en_sentence is not None:
-                translated += w("bm25_en_sentence", 1.0)
-        else:  # the glossary list covers every chunk
-            translated += w("bm25_glossary", 1.0)
-        untranslated += w("bm25_glossary", 1.0)
+        both = w("dense", 1.0) + w("sentence", 1.0)
+        untranslated = both + w("bm25_glossary", 1.0)
+        # without bm25_en the glossary list covers every chunk, the translated ones too
+        translated = both + sum(w(name, 1.0) for name in english) + (0.0 if "bm25_en" in english else w("bm25_glossary", 1.0))
         if not untranslated or translated == untranslated:
             return {}
         en = self.index.columns.en
@@ -285,9 +280,16 @@ class Retriever:
         """How many rows a list asks for: the candidates, or every row when exhaustive."""
         return rows if self.exhaustive else self.candidates
 
-    def _english(self, query: str, name: str) -> bool:
-        """Does an English list take part (an English question, hybrid mode, a weight)?"""
-        return self.mode == "hybrid" and not has_cjk(query) and self.weights.get(name, 1.0) > 0
+    def _english_lists(self, query: str) -> frozenset[str]:
+        """The English lists a search takes part in: an English question in hybrid mode, a weight
+        above 0, the index holding them (the sentence list only beside bm25_en)."""
+        if self.mode != "hybrid" or has_cjk(query):
+            return frozenset()
+        names = {name for name in ENGLISH_ONLY
+                 if getattr(self.index, name) is not None and self.weights.get(name, 1.0) > 0}
+        if "bm25_en" not in names:
+            names.discard("bm25_en_sentence")
+        return frozenset(names)
 
     def _dense(self, q: np.ndarray, allowed: Allowed, english: bool = False) -> dict[int, float]:
         """chunk id -> cosine, best first (the ANN's top candidates inside the filter)."""

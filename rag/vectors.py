@@ -80,8 +80,9 @@ def dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.einsum("ij,j->i", matrix, np.asarray(query, dtype=matrix.dtype).reshape(-1))
 
 
-def new_index(dim: int, factory: str, sample: np.ndarray) -> Any:
-    """An empty index that takes explicit ids; trained on `sample` when the type needs it."""
+def new_index(dim: int, factory: str, sample: np.ndarray, margin: float = SQ8_MARGIN) -> Any:
+    """An empty index that takes explicit ids; trained on `sample` when the type needs it (an
+    8-bit quantizer's range widened by `margin`)."""
     ivf_type = is_ivf(factory)
     try:
         index = faiss.index_factory(dim, factory if ivf_type else f"IDMap2,{factory}",
@@ -89,7 +90,7 @@ def new_index(dim: int, factory: str, sample: np.ndarray) -> Any:
         ivf = faiss.try_extract_index_ivf(index)
         if ivf is not None:
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        _widen_8_bit_range(index)
+        _widen_8_bit_range(index, margin)
         if not index.is_trained:
             index.train(np.ascontiguousarray(sample, dtype=np.float32))
     except RuntimeError as e:
@@ -98,14 +99,14 @@ def new_index(dim: int, factory: str, sample: np.ndarray) -> Any:
     return index
 
 
-def _widen_8_bit_range(index: Any) -> None:
+def _widen_8_bit_range(index: Any, margin: float) -> None:
     """An 8-bit scalar quantizer learns each dimension's range once, from the training sample;
-    widen it (SQ8_MARGIN) so that later additions keep their values."""
+    widen it so that later additions keep their values."""
     ivf = faiss.try_extract_index_ivf(index)
     inner = faiss.downcast_index(ivf if ivf is not None else getattr(faiss.downcast_index(index), "index", index))
     sq = getattr(inner, "sq", None)
     if sq is not None and sq.qtype == faiss.ScalarQuantizer.QT_8bit:
-        sq.rangestat_arg = SQ8_MARGIN
+        sq.rangestat_arg = margin
 
 
 def training_sample(vectors: np.ndarray, factory: str, seed: int = 0) -> np.ndarray:
